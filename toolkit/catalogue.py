@@ -1,0 +1,44 @@
+"""The one catalogue of user-facing text: Chinese by default, English on request.
+
+Entries live in ``toolkit/text/*.yaml`` (one file per area, one catalogue):
+each key maps to ``{zh: ..., en: ...}`` with ``str.format`` fields.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+TEXT_DIR = Path(__file__).with_name("text")
+
+
+@functools.cache
+def entries() -> dict[str, dict[str, str]]:
+    """Every catalogue entry, keyed by message key; duplicate keys are a bug."""
+    import yaml
+
+    merged: dict[str, dict[str, str]] = {}
+    for path in sorted(TEXT_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, texts in data.items():
+            if key in merged:
+                raise KeyError(f"catalogue key {key!r} defined twice ({path.name})")
+            missing = [lang for lang in LANGS if lang not in texts]
+            if missing:
+                raise KeyError(f"catalogue key {key!r} lacks {missing} ({path.name})")
+            merged[key] = texts
+    return merged
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
+    return lang
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fields) -> str:
+    """The text for ``key`` in ``lang``, with ``fields`` filled in."""
+    template = entries()[key][check_lang(lang)]
+    return template.format(**fields) if fields else template

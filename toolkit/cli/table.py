@@ -1,0 +1,38 @@
+"""Plain-text tables that line up Chinese text (two columns per wide character)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def clip(text: str, limit: int) -> str:
+    if width(text) <= limit:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = width(ch)
+        if used + w > limit - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def render(headers, rows, limits=None) -> str:
+    """Rows of cells as aligned text; ``limits`` caps a column's width (in columns)."""
+    rows = [["" if c is None else str(c) for c in row] for row in rows]
+    headers = [str(h) for h in headers]
+    limits = limits or {}
+    rows = [[clip(c, limits[i]) if i in limits else c for i, c in enumerate(r)] for r in rows]
+    widths = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(c + " " * (widths[i] - width(c)) for i, c in enumerate(cells)).rstrip()
+
+    out = [line(headers), "  ".join("-" * w for w in widths)]
+    out.extend(line(r) for r in rows)
+    return "\n".join(out)

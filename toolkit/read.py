@@ -1,0 +1,196 @@
+"""Turn any workbook (xlsx, xlsm, xls, ods) into plain values, and read its identity.
+
+python-calamine reads every format alike and fast. It has no limits of its own:
+call it only on files that passed ``toolkit.safety`` checks, and in a child
+process when the file came from outside (``toolkit.sandbox``).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toolkit import layout
+from toolkit.layout import Identity
+
+
+@dataclass(frozen=True)
+class SheetValues:
+    """One sheet's cell values from A1, as lists of rows; '' for an empty cell."""
+
+    name: str
+    visible: str  # "visible", "hidden" or "veryhidden"
+    rows: tuple[tuple, ...]
+
+    def get(self, row: int, col: int):
+        """Value at 1-based (row, col); None when empty or outside the used area."""
+        if row < 1 or col < 1 or row > len(self.rows):
+            return None
+        line = self.rows[row - 1]
+        if col > len(line):
+            return None
+        value = line[col - 1]
+        return None if value == "" else value
+
+    @property
+    def max_row(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class WorkbookValues:
+    path: str
+    sheets: tuple[SheetValues, ...]
+    properties: dict = field(default_factory=dict)  # custom document properties (text)
+
+    def sheet(self, name: str) -> SheetValues | None:
+        return next((s for s in self.sheets if s.name == name), None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.sheets)
+
+
+def _visibility(meta) -> str:
+    text = str(meta.visible).lower()
+    if "very" in text:
+        return "veryhidden"
+    return "hidden" if "hidden" in text else "visible"
+
+
+
+
+def read_values(path: str | Path) -> WorkbookValues:
+    """Every sheet's values and the custom properties of a workbook file."""
+    from python_calamine import CalamineWorkbook
+
+    path = Path(path)
+    workbook = CalamineWorkbook.from_path(str(path))
+    try:
+        sheets = []
+        for meta in workbook.sheets_metadata:
+            sheet = workbook.get_sheet_by_name(meta.name)
+            rows = sheet.to_python(skip_empty_area=False)
+            sheets.append(SheetValues(meta.name, _visibility(meta),
+                                      tuple(tuple(r) for r in rows)))
+    finally:
+        workbook.close()
+    return WorkbookValues(str(path), tuple(sheets), read_custom_properties(path))
+
+
+def read_custom_properties(path: str | Path) -> dict[str, str]:
+    """Custom document properties of an xlsx/xlsm (docProps/custom.xml) or ods (meta.xml).
+
+    Other formats (xls) give {}: that copy of the identity is then simply absent.
+    """
+    from defusedxml import ElementTree
+
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "docProps/custom.xml" in names:
+                root = ElementTree.fromstring(archive.read("docProps/custom.xml"))
+                props = {}
+                for prop in root:
+                    name = prop.get("name")
+                    if name and len(prop):
+                        props[name] = prop[0].text or ""
+                return props
+            if "meta.xml" in names:
+                root = ElementTree.fromstring(archive.read("meta.xml"))
+                ns = "{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}"
+                return {el.get(f"{ns}name"): (el.text or "")
+                        for el in root.iter(f"{ns}user-defined")}
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return {}
+    except Exception:  # malformed XML in a property part: the copy is just absent
+        return {}
+    return {}
+
+
+@dataclass(frozen=True)
+class IdentityReading:
+    """The three copies of a workbook's identity and whether they agree."""
+
+    sheet: Identity | None  # hidden _identity sheet
+    properties: Identity | None  # custom document properties
+    block: Identity | None  # visible block on the indicator sheet (fewer fields)
+    identity: Identity | None  # the agreed identity (hidden sheet first), or None
+    disagreements: tuple[str, ...]  # "field: sheet=… properties=… block=…"
+
+    @property
+    def copies(self) -> dict[str, bool]:
+        """Which copies were found."""
+        return {"sheet": self.sheet is not None, "properties": self.properties is not None,
+                "block": self.block is not None}
+
+    @property
+    def consistent(self) -> bool:
+        return self.identity is not None and not self.disagreements
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a code typed over as a number, or an xls round trip
+    return str(value).strip()
+
+
+def _identity_from(fields: dict[str, str]) -> Identity | None:
+    if not fields.get("unit_code") and not fields.get("fingerprint"):
+        return None
+    return Identity(**{k: fields.get(k, "") for k in layout.IDENTITY_KEYS})
+
+
+def indicator_sheet(values: WorkbookValues) -> SheetValues | None:
+    """The indicator sheet: by its name in either language, else the second visible sheet."""
+    from toolkit.catalogue import t
+
+    for lang in ("zh", "en"):
+        found = values.sheet(t("layout.sheet.indicators", lang))
+        if found is not None:
+            return found
+    visible = [s for s in values.sheets if s.visible == "visible"]
+    return visible[1] if len(visible) > 1 else None
+
+
+def progress_sheet(values: WorkbookValues) -> SheetValues | None:
+    from toolkit.catalogue import t
+
+    for lang in ("zh", "en"):
+        found = values.sheet(t("layout.sheet.progress", lang))
+        if found is not None:
+            return found
+    visible = [s for s in values.sheets if s.visible == "visible"]
+    return visible[2] if len(visible) > 2 else None
+
+
+def read_identity(values: WorkbookValues) -> IdentityReading:
+    """Read all three identity copies and cross-check them field by field."""
+    sheet_copy = None
+    hidden = values.sheet(layout.IDENTITY_SHEET)
+    if hidden is not None:
+        fields = {}
+        for row in hidden.rows:
+            if len(row) >= 2 and _text(row[0]) in layout.IDENTITY_KEYS:
+                fields[_text(row[0])] = _text(row[1])
+        sheet_copy = _identity_from(fields)
+    props = {k[len(layout.PROPERTY_PREFIX):]: _text(v) for k, v in values.properties.items()
+             if k.startswith(layout.PROPERTY_PREFIX)}
+    prop_copy = _identity_from(props)
+    block_copy = None
+    ind = indicator_sheet(values)
+    if ind is not None:
+        fields = {k: _text(ind.get(r, c)) for k, (r, c) in layout.ID_CELLS.items()}
+        block_copy = _identity_from(fields)
+    copies = {"sheet": sheet_copy, "properties": prop_copy, "block": block_copy}
+    disagreements = []
+    for key in ("unit_code", "period", "template_version", "fingerprint"):
+        seen = {name: getattr(c, key) for name, c in copies.items() if c is not None}
+        if len(set(seen.values())) > 1:
+            disagreements.append(f"{key}: " + " ".join(f"{n}={v!r}" for n, v in seen.items()))
+    agreed = sheet_copy or prop_copy or block_copy
+    return IdentityReading(sheet_copy, prop_copy, block_copy, agreed, tuple(disagreements))
