@@ -194,3 +194,54 @@ def read_identity(values: WorkbookValues) -> IdentityReading:
             disagreements.append(f"{key}: " + " ".join(f"{n}={v!r}" for n, v in seen.items()))
     agreed = sheet_copy or prop_copy or block_copy
     return IdentityReading(sheet_copy, prop_copy, block_copy, agreed, tuple(disagreements))
+
+
+def _encode(value):
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, dt.time):
+        return {"time": value.isoformat()}
+    if isinstance(value, dt.timedelta):
+        return {"seconds": value.total_seconds()}
+    return value
+
+
+def _decode(value):
+    import datetime as dt
+
+    if isinstance(value, dict):
+        if "datetime" in value:
+            return dt.datetime.fromisoformat(value["datetime"])
+        if "date" in value:
+            return dt.date.fromisoformat(value["date"])
+        if "time" in value:
+            return dt.time.fromisoformat(value["time"])
+        if "seconds" in value:
+            return dt.timedelta(seconds=value["seconds"])
+    return value
+
+
+def values_to_json(values: WorkbookValues) -> str:
+    """Serialise for the store (``workbook_values`` table); dates keep their type."""
+    import json
+
+    return json.dumps({
+        "path": values.path, "properties": values.properties,
+        "sheets": [{"name": s.name, "visible": s.visible,
+                    "rows": [[_encode(v) for v in row] for row in s.rows]}
+                   for s in values.sheets],
+    }, ensure_ascii=False)
+
+
+def values_from_json(text: str) -> WorkbookValues:
+    import json
+
+    data = json.loads(text)
+    sheets = tuple(SheetValues(s["name"], s["visible"],
+                               tuple(tuple(_decode(v) for v in row) for row in s["rows"]))
+                   for s in data["sheets"])
+    return WorkbookValues(data["path"], sheets, data.get("properties", {}))

@@ -42,6 +42,33 @@ CREATE TABLE IF NOT EXISTS submissions (
 );
 CREATE INDEX IF NOT EXISTS submissions_period_unit ON submissions (period, unit_code);
 
+-- Plain values of each workbook read at collect time (JSON of read.WorkbookValues),
+-- so later stages never re-read the file.
+CREATE TABLE IF NOT EXISTS workbook_values (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+    data TEXT NOT NULL
+);
+
+-- What validation read from each submission's input cells (one row per indicator).
+CREATE TABLE IF NOT EXISTS readings (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    indicator TEXT NOT NULL,
+    sheet TEXT, cell TEXT,           -- where it stood in the submitted workbook (A1)
+    raw TEXT,                        -- the value as typed, as text
+    value REAL,                      -- the number read leniently (milestones: 1 done, 0 not)
+    note TEXT,
+    PRIMARY KEY (submission_id, indicator)
+);
+
+-- What validation read from each submission's task-progress rows.
+CREATE TABLE IF NOT EXISTS progress_readings (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    task TEXT NOT NULL,
+    sheet TEXT, row INTEGER,
+    status TEXT, progress TEXT, problems TEXT, next_steps TEXT,
+    PRIMARY KEY (submission_id, task)
+);
+
 -- Validation issues of a submission (replaced each time it is validated).
 CREATE TABLE IF NOT EXISTS issues (
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
