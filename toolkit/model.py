@@ -113,6 +113,10 @@ class TaskList:
     def scope_units(self, indicator: Indicator) -> tuple[str, ...]:
         return _scope_codes(indicator.scope, self.units)
 
+    def task_units(self, task: Task) -> tuple[str, ...]:
+        """The codes of the units that implement ``task``, in unit order."""
+        return _scope_codes(task.units, self.units)
+
     def canonical(self) -> dict:
         """The list as plain data in a fixed order (the basis of the fingerprint)."""
         return {

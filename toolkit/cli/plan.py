@@ -66,7 +66,8 @@ def tasklist(state, as_json, export_path, import_path, out_path):
         from toolkit.tasklist_xlsx import import_tasklist
 
         dest = out_path or str(state.workspace.root / "tasklist.yaml")
-        result = import_tasklist(import_path, dest, units=state.workspace.tasklist.units)
+        result = import_tasklist(import_path, dest, units=state.workspace.tasklist.units,
+                                 lang=state.lang)
         click.echo(t("cli.tasklist.imported", state.lang, path=dest,
                      tasks=len(result.tasks), indicators=len(result.indicators)))
         return
