@@ -1,0 +1,247 @@
+"""The checks a received file passes before any parser sees it, on files built here."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+
+import pytest
+from collect_fixtures import (CSV, HTML, billion_laughs, duplicate_part, encrypted_workbook,
+                              far_cell, ole_file, rezip, template_bytes, zip_bomb)
+
+from toolkit.safety import Limits, check, ole_stream_names
+
+
+@pytest.fixture(scope="module")
+def workbook() -> bytes:
+    return template_bytes("653101")
+
+
+def test_a_real_template_passes_as_xlsx(workbook):
+    verdict = check(workbook)
+    assert verdict.ok and verdict.format == "xlsx" and not verdict.macros
+
+
+def test_zip_bomb_is_refused_before_inflating_it_all(workbook):
+    bomb = zip_bomb(workbook, inflated_mb=20)
+    assert len(bomb) < 100_000  # small on disk...
+    verdict = check(bomb)  # ...about 1000 times larger inflated
+    assert verdict.reason == "inflate"
+    assert "xl/worksheets/sheet1.xml" in verdict.detail
+
+
+def test_a_part_lying_about_its_size_is_measured_not_believed(workbook):
+    """The declared (uncompressed) size says 1000 bytes; the part really inflates to 8 MB."""
+    bomb = bytearray(zip_bomb(workbook, inflated_mb=8))
+    name = b"xl/worksheets/sheet1.xml"
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (start := bomb.find(signature, start)) != -1:
+            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+            if bomb[name_at:name_at + len(name)] == name:
+                struct.pack_into("<I", bomb, start + size_at, 1000)
+            start += 4
+    with zipfile.ZipFile(io.BytesIO(bytes(bomb))) as archive:
+        assert archive.getinfo(name.decode()).file_size == 1000
+    assert check(bytes(bomb)).reason == "inflate"
+
+
+def test_parts_over_100_times_are_fine_while_small():
+    """A 90 KB part of zeros inflates ~1000 times but stays under the 100 KB floor."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "<worksheet>" + " " * 90_000 + "</worksheet>")
+    assert check(out.getvalue()).ok
+
+
+def test_inflated_total_is_capped_across_parts(workbook):
+    parts = {f"xl/media/pad{i}.xml": b"<a>" + bytes(range(256)) * 400 + b"</a>" for i in range(8)}
+    padded = rezip(workbook, add=parts, compresslevel=0)
+    assert check(padded, Limits(max_inflated=600_000)).reason == "inflate"
+    assert check(padded).ok
+
+
+def test_duplicate_part_names_are_refused(workbook):
+    verdict = check(duplicate_part(workbook))
+    assert verdict.reason == "duplicate_parts" and verdict.fields["part"] == "xl/workbook.xml"
+
+
+def test_duplicates_differing_only_in_case_are_refused(workbook):
+    assert check(rezip(workbook, add={"XL/Workbook.xml": b"<workbook/>"})).reason == \
+        "duplicate_parts"
+
+
+def test_too_many_parts_are_refused(workbook):
+    verdict = check(workbook, Limits(max_parts=5))
+    assert verdict.reason == "too_many_parts" and verdict.fields["count"] > 5
+
+
+def test_billion_laughs_is_refused(workbook):
+    verdict = check(billion_laughs(workbook))
+    assert verdict.reason == "entity" and verdict.detail == "xl/sharedStrings.xml"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_dtd_in_utf16_is_refused_too(workbook, encoding):
+    from collect_fixtures import BILLION_LAUGHS
+
+    text = BILLION_LAUGHS.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+    utf16 = rezip(workbook, replace={"xl/sharedStrings.xml": lambda _: text.encode(encoding)})
+    assert check(utf16).reason == "entity"
+
+
+@pytest.mark.parametrize("dimension", [False, True], ids=["cell", "dimension"])
+def test_a_sheet_reaching_xfd1048576_is_refused(workbook, dimension):
+    verdict = check(far_cell(workbook, dimension=dimension))
+    assert verdict.reason == "too_many_cells" and verdict.fields["cell"] == "XFD1048576"
+
+
+def test_row_and_column_caps_are_limits(workbook):
+    assert check(workbook, Limits(max_rows=5)).reason == "too_many_cells"
+    assert check(workbook, Limits(max_cols=3)).reason == "too_many_cells"
+
+
+def test_macros_are_flagged_not_refused(workbook):
+    xlsm = rezip(workbook, add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0 not run"})
+    verdict = check(xlsm)
+    assert verdict.ok and verdict.format == "xlsm" and verdict.macros
+
+
+def test_encrypted_workbook_says_remove_the_password():
+    data = encrypted_workbook()
+    assert {"EncryptionInfo", "EncryptedPackage"} <= set(ole_stream_names(data))
+    verdict = check(data)
+    assert verdict.reason == "encrypted"
+    from toolkit.catalogue import t
+    assert t(f"collect.reason.{verdict.reason}", "zh") == "文件已加密，请取消密码后重新报送"
+
+
+def test_ole_with_a_workbook_stream_is_xls():
+    assert check(ole_file({"Workbook": b"\x09\x08" + b"\0" * 100})).format == "xls"
+    word = check(ole_file({"WordDocument": b"\xec\xa5"}))
+    assert word.reason == "other_document" and word.fields["kind"] == "Word"
+
+
+def test_truncated_ole_is_damaged():
+    assert check(encrypted_workbook()[:600]).reason == "damaged"
+
+
+@pytest.mark.parametrize("data, reason", [
+    (CSV, "csv"), (HTML, "html"), (b"", "empty"), (b"just some words\n", "text"),
+    (b"%PDF-1.7\n...", "other_document"), (b"\x00\x01\x02binary", "unknown_format"),
+    ('<?xml version="1.0"?><?mso-application progid="Excel.Sheet"?><Workbook/>'.encode(),
+     "xml_spreadsheet"),
+], ids=["csv", "html", "empty", "text", "pdf", "binary", "xml2003"])
+def test_other_formats_are_named(data, reason):
+    assert check(data).reason == reason
+
+
+def test_truncated_zip_is_damaged(workbook):
+    verdict = check(workbook[: len(workbook) // 2])
+    assert verdict.reason == "damaged"
+
+
+def test_a_zip_member_with_a_bad_checksum_is_damaged(workbook):
+    broken = bytearray(workbook)
+    start = broken.find(b"PK\x03\x04")
+    data_at = start + 30 + struct.unpack_from("<HH", broken, start + 26)[0] + \
+        struct.unpack_from("<HH", broken, start + 26)[1]
+    broken[data_at + 5] ^= 0xFF
+    assert check(bytes(broken)).reason == "damaged"
+
+
+def test_word_document_renamed_is_named(workbook):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<document/>")
+    verdict = check(out.getvalue())
+    assert verdict.reason == "other_document" and verdict.format == "docx"
+
+
+def test_size_limit(workbook):
+    verdict = check(workbook, Limits(max_bytes=1000))
+    assert verdict.reason == "too_large" and verdict.fields["limit_mb"] == 0
+
+
+# --- ods ------------------------------------------------------------------------------
+
+def _ods(content: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet",
+                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/manifest.xml", "<manifest/>")
+        archive.writestr("content.xml", content)
+    return out.getvalue()
+
+
+ODS_BODY = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+            'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
+            '<office:body><office:spreadsheet><table:table table:name="S">{rows}'
+            '</table:table></office:spreadsheet></office:body></office:document-content>')
+VALUE = '<table:table-cell office:value-type="float" office:value="1"{rep}><text:p>1</text:p>' \
+        '</table:table-cell>'
+
+
+def test_ods_padded_with_empty_repeats_passes():
+    """LibreOffice pads every sheet with empty repeated cells and rows to its very end."""
+    rows = ('<table:table-row>' + VALUE.format(rep="") +
+            '<table:table-cell table:number-columns-repeated="16383"/></table:table-row>'
+            '<table:table-row table:number-rows-repeated="1048575">'
+            '<table:table-cell table:number-columns-repeated="16384"/></table:table-row>')
+    verdict = check(_ods(ODS_BODY.format(rows=rows)))
+    assert verdict.ok and verdict.format == "ods"
+
+
+def test_ods_repeating_a_value_over_the_sheet_is_refused():
+    rows = ('<table:table-row table:number-rows-repeated="1048576">'
+            + VALUE.format(rep=' table:number-columns-repeated="16384"') + '</table:table-row>')
+    verdict = check(_ods(ODS_BODY.format(rows=rows)))
+    assert verdict.reason == "too_many_cells" and verdict.fields["cell"] == "XFD1048576"
+
+
+def test_ods_value_after_a_long_empty_stretch_is_refused():
+    rows = ('<table:table-row table:number-rows-repeated="500000"><table:table-cell/>'
+            '</table:table-row><table:table-row>' + VALUE.format(rep="") + '</table:table-row>')
+    assert check(_ods(ODS_BODY.format(rows=rows))).reason == "too_many_cells"
+
+
+def test_ods_written_by_odfpy_passes(tmp_path):
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="指标填报")
+    row = TableRow()
+    cell = TableCell(valuetype="float", value="12")
+    cell.addElement(P(text="12"))
+    row.addElement(cell)
+    table.addElement(row)
+    doc.spreadsheet.addElement(table)
+    doc.save(str(tmp_path / "a.ods"))
+    verdict = check((tmp_path / "a.ods").read_bytes())
+    assert verdict.ok and verdict.format == "ods"
+
+
+def test_every_refusal_has_a_message_in_both_languages():
+    import re
+    from pathlib import Path
+
+    from toolkit import safety
+    from toolkit.catalogue import entries
+
+    source = Path(safety.__file__).read_text(encoding="utf-8")
+    codes = set(re.findall(r'_refuse\(\s*[^,()]+,\s*"(\w+)"', source))
+    assert {"encrypted", "inflate", "entity", "too_many_cells", "csv", "html"} <= codes
+    read_failures = {f"read_{kind}" for kind in ("crash", "memory", "timeout", "error")}
+    for code in codes | read_failures | {"unreadable", "unidentified", "other_period"}:
+        texts = entries()[f"collect.reason.{code}"]
+        assert texts["zh"] and texts["en"]
+        assert "\n" not in texts["zh"] and texts["zh"].count("。") == 0  # one plain sentence

@@ -1,0 +1,455 @@
+"""Checks a received file must pass before any spreadsheet parser sees it.
+
+Pure functions over the file's bytes: nothing here parses a workbook. They
+name the real format by its magic bytes (whatever the file is called), and
+refuse what would make a parser hang, blow up memory or crash: oversized
+files, zip bombs, duplicate zip parts, XML with a DTD or entities, sheets that
+reach absurd rows or columns. A refusal carries a reason code; the message a
+clerk reads is ``collect.reason.<code>`` in the catalogue.
+
+What passes is read in a child process all the same (``toolkit.sandbox``):
+these checks make the common attacks cheap to refuse, the sandbox catches the
+rest.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+import struct
+import zipfile
+from dataclasses import dataclass, field
+
+WORKBOOK_FORMATS = ("xlsx", "xlsm", "xls", "ods")
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_OTHER_ZIP_DOCUMENTS = {  # part that gives it away -> what it really is
+    "word/document.xml": "docx", "ppt/presentation.xml": "pptx",
+}
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what a received file may be or hold. Real templates are tens of KB."""
+
+    max_bytes: int = 20 * 1024 * 1024  # the file itself
+    max_parts: int = 1000  # entries in a zip container
+    ratio: float = 100.0  # a part may inflate at most this many times its compressed size...
+    ratio_floor: int = 100 * 1024  # ...once it is bigger than this
+    max_inflated: int = 200 * 1024 * 1024  # all parts together, inflated
+    max_rows: int = 10_000  # last row a sheet may use
+    max_cols: int = 256  # last column a sheet may use (IV)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a file really is and whether a parser may read it."""
+
+    format: str  # xlsx, xlsm, xls, ods; else what it really is (csv, html, docx, zip, ...)
+    reason: str = ""  # "" when it may be read; else a catalogue code under collect.reason.
+    detail: str = ""  # a technical detail for the office (part name, sizes, cell)
+    macros: bool = False  # an xlsm/xls carrying a VBA project: values only, flagged
+    fields: dict = field(default_factory=dict, compare=False)  # for the message template
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+    @property
+    def extension(self) -> str:
+        """Extension for the stored copy, from what the file really is."""
+        return self.format if self.format in _SAFE_EXTENSIONS else "bin"
+
+
+_SAFE_EXTENSIONS = {"xlsx", "xlsm", "xls", "ods", "xlsb", "csv", "html", "txt", "xml", "zip",
+                    "docx", "pptx", "odt", "doc", "ppt", "pdf", "ole"}
+
+
+def _refuse(fmt: str, reason: str, detail: str = "", **fields) -> Verdict:
+    return Verdict(fmt, reason, detail, fields=fields)
+
+
+def check(data: bytes, limits: Limits = Limits()) -> Verdict:
+    """Sniff ``data`` and run every check for its format."""
+    if not data:
+        return _refuse("empty", "empty")
+    if len(data) > limits.max_bytes:
+        return _refuse("unknown", "too_large", f"{len(data)} bytes",
+                       size_mb=f"{len(data) / 2**20:.1f}", limit_mb=limits.max_bytes // 2**20)
+    if data.startswith(OLE_MAGIC):
+        return check_ole(data)
+    if data.startswith(ZIP_MAGICS):
+        return check_zip(data, limits)
+    return sniff_other(data)
+
+
+def check_size(size: int, limits: Limits = Limits()) -> Verdict | None:
+    """A refusal when a file of ``size`` bytes is too large to be read at all."""
+    if size > limits.max_bytes:
+        return _refuse("unknown", "too_large", f"{size} bytes",
+                       size_mb=f"{size / 2**20:.1f}", limit_mb=limits.max_bytes // 2**20)
+    return None
+
+
+# --- text and other formats ------------------------------------------------------------
+
+def sniff_other(data: bytes) -> Verdict:
+    """Name what a file that is neither zip nor OLE really is; it is never read."""
+    head = data[:4096]
+    if head.startswith(b"%PDF"):
+        return _refuse("pdf", "other_document", kind="PDF")
+    if head.startswith((b"Rar!", b"7z\xbc\xaf")):
+        return _refuse("archive", "unknown_format")
+    text = _as_text(head)
+    if text is None:
+        return _refuse("unknown", "unknown_format")
+    lowered = text.lstrip("\ufeff \t\r\n").lower()
+    if lowered.startswith("<?xml") and ("<workbook" in lowered or "mso-application" in lowered):
+        return _refuse("xml", "xml_spreadsheet")
+    if re.search(r"<(html|table|head|body|!doctype html|meta)\b", lowered):
+        return _refuse("html", "html")
+    first = lowered.splitlines()[0] if lowered else ""
+    if any(sep in first for sep in (",", "\t", ";", "，")):
+        return _refuse("csv", "csv")
+    return _refuse("txt", "text")
+
+
+def _as_text(head: bytes) -> str | None:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="replace")
+    if b"\x00" in head:
+        return None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return head.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+# --- OLE2 compound files: xls, encrypted OOXML, Word ----------------------------------
+
+def check_ole(data: bytes) -> Verdict:
+    """An OLE2 container: a real xls, an encrypted xlsx (password), or something else."""
+    try:
+        names = set(ole_stream_names(data))
+    except (ValueError, struct.error) as exc:
+        return _refuse("ole", "damaged", str(exc))
+    if {"EncryptionInfo", "EncryptedPackage"} <= names:
+        return _refuse("ole", "encrypted")
+    if "Workbook" in names or "Book" in names:
+        return Verdict("xls", macros="_VBA_PROJECT_CUR" in names)
+    if "WordDocument" in names:
+        return _refuse("doc", "other_document", kind="Word")
+    if "PowerPoint Document" in names:
+        return _refuse("ppt", "other_document", kind="PowerPoint")
+    return _refuse("ole", "unknown_format", "OLE streams: " + ", ".join(sorted(names)[:8]))
+
+
+_FREE, _END = 0xFFFFFFFF, 0xFFFFFFFE
+
+
+def ole_stream_names(data: bytes) -> list[str]:
+    """Names of the storages and streams in an OLE2 compound file (MS-CFB).
+
+    Reads the header, the sector allocation table and the directory chain only;
+    every chain is bounded, so a looping or truncated file raises ValueError.
+    """
+    if len(data) < 512:
+        raise ValueError("OLE header truncated")
+    shift = struct.unpack_from("<H", data, 0x1E)[0]
+    if shift not in (9, 12):
+        raise ValueError(f"bad sector shift {shift}")
+    size = 1 << shift
+    n_fat, first_dir = struct.unpack_from("<II", data, 0x2C)
+    first_difat, n_difat = struct.unpack_from("<II", data, 0x44)
+    max_sectors = len(data) // size + 1
+
+    def sector(n: int) -> bytes:
+        start = (n + 1) * size
+        if n >= max_sectors or start >= len(data):
+            raise ValueError(f"sector {n} beyond the end of the file")
+        return data[start:start + size].ljust(size, b"\0")  # a short last sector is common
+
+    fat_sectors = [s for s in struct.unpack_from("<109I", data, 0x4C) if s != _FREE]
+    difat = first_difat
+    for _ in range(min(n_difat, max_sectors)):
+        if difat in (_FREE, _END):
+            break
+        entries = struct.unpack(f"<{size // 4}I", sector(difat))
+        fat_sectors.extend(s for s in entries[:-1] if s != _FREE)
+        difat = entries[-1]
+    if not fat_sectors or len(fat_sectors) < min(n_fat, 1):
+        raise ValueError("no allocation table")
+    fat: list[int] = []
+    for s in fat_sectors[:max_sectors]:
+        fat.extend(struct.unpack(f"<{size // 4}I", sector(s)))
+    names, current, seen = [], first_dir, set()
+    while current not in (_END, _FREE):
+        if current in seen or current >= len(fat):
+            raise ValueError("directory chain broken")
+        seen.add(current)
+        block = sector(current)
+        for off in range(0, size, 128):
+            entry = block[off:off + 128]
+            length = struct.unpack_from("<H", entry, 0x40)[0]
+            kind = entry[0x42]
+            if kind in (1, 2, 5) and 2 <= length <= 64:
+                names.append(entry[:length - 2].decode("utf-16-le", errors="replace"))
+        current = fat[current]
+    if not names:
+        raise ValueError("empty directory")
+    return names
+
+
+# --- zip containers: xlsx, xlsm, ods and impostors -------------------------------------
+
+def check_zip(data: bytes, limits: Limits = Limits()) -> Verdict:
+    """A zip container: which format, and is every part safe to hand to a parser."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+        return _refuse("zip", "damaged", str(exc))
+    if len(infos) > limits.max_parts:
+        return _refuse("zip", "too_many_parts", f"{len(infos)} parts", count=len(infos))
+    seen: set[str] = set()
+    for info in infos:
+        key = info.filename.lstrip("/").lower()  # OPC part names are case-insensitive
+        if key in seen:
+            return _refuse("zip", "duplicate_parts", info.filename, part=info.filename)
+        seen.add(key)
+    fmt = _zip_format(archive, seen)
+    if fmt in ("docx", "pptx", "odt", "odp"):
+        return _refuse(fmt, "other_document", kind=fmt.upper())
+    if fmt == "xlsb":
+        return _refuse(fmt, "xlsb")
+    if fmt == "zip":
+        return _refuse(fmt, "unknown_format", "a zip archive that is not a workbook")
+    total = 0
+    for info in infos:
+        scan = _scan_part(archive, info, limits, fmt, budget=limits.max_inflated - total)
+        if isinstance(scan, Verdict):
+            return scan
+        total += scan
+    macros = fmt == "xlsm"
+    return Verdict(fmt, macros=macros)
+
+
+def _zip_format(archive: zipfile.ZipFile, names: set[str]) -> str:
+    if "mimetype" in names:
+        try:
+            with archive.open("mimetype") as part:
+                mimetype = part.read(100).strip()
+        except Exception:  # noqa: BLE001 - a broken mimetype part is caught by the scan
+            mimetype = b""
+        if mimetype == ODS_MIMETYPE:
+            return "ods"
+        if mimetype.startswith(b"application/vnd.oasis.opendocument.text"):
+            return "odt"
+        if mimetype.startswith(b"application/vnd.oasis.opendocument.presentation"):
+            return "odp"
+    if "[content_types].xml" in names:
+        if "xl/workbook.xml" in names:
+            return "xlsm" if "xl/vbaproject.bin" in names else "xlsx"
+        if "xl/workbook.bin" in names:
+            return "xlsb"
+        for part, kind in _OTHER_ZIP_DOCUMENTS.items():
+            if part in names:
+                return kind
+    if "content.xml" in names and "meta-inf/manifest.xml" in names:
+        return "ods"
+    return "zip"
+
+
+_DTD = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Za-z]{1,4})(\d{1,8})[\"']")
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br\s*=\s*[\"'](\d{1,8})[\"']")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
+_A1 = re.compile(r"([A-Za-z]{1,4})(\d{1,8})")
+
+
+def _col_number(letters: bytes | str) -> int:
+    number = 0
+    for ch in (letters if isinstance(letters, str) else letters.decode()).upper():
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+def _scan_part(archive, info, limits: Limits, fmt: str, budget: int):
+    """Inflate one part as a stream, counting bytes and looking for what must not be there.
+
+    Returns the inflated size, or a refusal. The declared size in the zip is not
+    trusted: the part is inflated up to the caps, whatever it claims.
+    """
+    probe = copy.copy(info)
+    probe.file_size = limits.max_inflated + 1  # read to the real end, not the declared one
+    name = info.filename
+    lowered = name.lower()
+    # a sheet may sit under any name the relationships give it: scan every XML part
+    is_sheet = fmt in ("xlsx", "xlsm") and not lowered.endswith((".bin", ".png", ".jpeg",
+                                                                ".jpg", ".emf", ".wmf"))
+    ods_content = fmt == "ods" and lowered == "content.xml"
+    cap = max(limits.ratio_floor, limits.ratio * max(info.compress_size, 1))
+    ods = _OdsExtent() if ods_content else None
+    total, tail, utf16 = 0, b"", None
+    max_row = max_col = rows_seen = 0
+    try:
+        with archive.open(probe) as stream:
+            while True:
+                chunk = stream.read(_CHUNK)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > cap:
+                    return _refuse(fmt, "inflate", f"{name}: over {int(cap)} bytes from "
+                                   f"{info.compress_size}", part=name)
+                if total > budget:
+                    return _refuse(fmt, "inflate", f"all parts over {limits.max_inflated} bytes",
+                                   part=name)
+                if utf16 is None:
+                    utf16 = _utf16_codec(chunk)
+                text = chunk.decode(utf16, errors="replace").encode() if utf16 else chunk
+                window = tail + text
+                if _DTD.search(window):  # any part: rels may point a parser anywhere
+                    return _refuse(fmt, "entity", name, part=name)
+                if is_sheet:
+                    for match in _DIMENSION.finditer(window):
+                        refs = _A1.findall(match.group(1).decode(errors="replace"))
+                        for letters, digits in refs:
+                            max_col = max(max_col, _col_number(letters))
+                            max_row = max(max_row, int(digits))
+                    refs = _CELL_REF.findall(window)
+                    if refs:
+                        max_col = max(max_col, *map(_col_number, {c for c, _ in refs}))
+                        max_row = max(max_row, *(int(r) for _, r in refs))
+                    rows = _ROW_REF.findall(window)
+                    if rows:
+                        max_row = max(max_row, *map(int, rows))
+                    rows_seen += len(_ROW_TAG.findall(text))
+                    if max(max_row, rows_seen) > limits.max_rows or max_col > limits.max_cols:
+                        return _too_many_cells(fmt, name, max(max_row, rows_seen), max_col, limits)
+                if ods is not None:
+                    ods.feed(chunk)
+                    if ods.rows > limits.max_rows or ods.cols > limits.max_cols:
+                        return _too_many_cells(fmt, name, ods.rows, ods.cols, limits)
+                tail = window[-512:]
+        if ods is not None:
+            ods.close()
+    except _OdsExtent.Broken as exc:
+        return _refuse(fmt, "damaged", f"{name}: {exc}")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+            NotImplementedError, RuntimeError) as exc:
+        # RuntimeError: an encrypted zip entry; NotImplementedError: unknown compression
+        return _refuse(fmt, "damaged", f"{name}: {exc}")
+    except Exception as exc:  # zlib.error and friends: a corrupt stream  # noqa: BLE001
+        return _refuse(fmt, "damaged", f"{name}: {type(exc).__name__}: {exc}")
+    return total
+
+
+def _utf16_codec(head: bytes) -> str:
+    """'utf-16-le'/'utf-16-be' when an XML part is written in UTF-16, else ''."""
+    if head.startswith((b"\xff\xfe", b"<\x00")):
+        return "utf-16-le"
+    if head.startswith((b"\xfe\xff", b"\x00<")):
+        return "utf-16-be"
+    return ""
+
+
+def _too_many_cells(fmt, part, rows, cols, limits) -> Verdict:
+    from toolkit.layout import a1
+
+    cell = a1(max(rows, 1), max(cols, 1))
+    return _refuse(fmt, "too_many_cells", f"{part}: reaches {cell}", cell=cell,
+                   max_rows=limits.max_rows, max_cols=limits.max_cols)
+
+
+class _OdsExtent:
+    """Streams an ODS content.xml and tracks the last row and column holding a value.
+
+    Repeated rows and cells (``number-rows-repeated``, ``number-columns-repeated``)
+    move the position by their count; only those holding a value extend the used
+    area, since every office suite pads a sheet with empty repeats to its end.
+    """
+
+    class Broken(Exception):
+        pass
+
+    _T = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+    _O = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+    def __init__(self):
+        from xml.parsers import expat
+
+        self.rows = self.cols = 0
+        self._row = 0  # rows passed in the current table
+        self._col = 0
+        self._row_repeat = 1
+        self._cell: tuple[int, bool] | None = None  # (repeat, has value)
+        self._row_filled = 0  # last column with a value in the current row
+        self._parser = expat.ParserCreate(namespace_separator=" ")
+        self._parser.StartElementHandler = self._start
+        self._parser.EndElementHandler = self._end
+        self._parser.StartDoctypeDeclHandler = self._refuse_dtd
+        self._parser.EntityDeclHandler = self._refuse_dtd
+
+    def _refuse_dtd(self, *args):
+        raise self.Broken("DTD or entity declaration")
+
+    def feed(self, chunk: bytes):
+        from xml.parsers import expat
+
+        try:
+            self._parser.Parse(chunk, False)
+        except expat.ExpatError as exc:
+            raise self.Broken(str(exc)) from None
+
+    def close(self):
+        from xml.parsers import expat
+
+        try:
+            self._parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise self.Broken(str(exc)) from None
+
+    @staticmethod
+    def _repeat(attrs, key) -> int:
+        try:
+            return max(1, int(attrs.get(key, 1)))
+        except ValueError:
+            return 1
+
+    def _start(self, name, attrs):
+        local = name.split(" ")[-1]
+        ns = name.split(" ")[0] if " " in name else ""
+        if ns == self._T and local == "table":
+            self._row = 0
+        elif ns == self._T and local == "table-row":
+            self._row_repeat = self._repeat(attrs, f"{self._T} number-rows-repeated")
+            self._col = 0
+            self._row_filled = 0
+        elif ns == self._T and local in ("table-cell", "covered-table-cell"):
+            repeat = self._repeat(attrs, f"{self._T} number-columns-repeated")
+            has_value = f"{self._O} value-type" in attrs
+            self._cell = (repeat, has_value)
+        elif self._cell is not None and local == "p":  # text content: a value
+            self._cell = (self._cell[0], True)
+
+    def _end(self, name):
+        local = name.split(" ")[-1]
+        if local in ("table-cell", "covered-table-cell") and self._cell is not None:
+            repeat, has_value = self._cell
+            self._col += repeat
+            if has_value:
+                self._row_filled = self._col
+            self._cell = None
+        elif local == "table-row":
+            self._row += self._row_repeat
+            if self._row_filled:
+                self.rows = max(self.rows, self._row)
+                self.cols = max(self.cols, self._row_filled)

@@ -1,0 +1,247 @@
+"""Read received workbooks in child processes, under a memory cap and a time-out.
+
+A native reader can abort the whole process on a hostile file (python-calamine
+asks for hundreds of GB when a sheet claims a cell at XFD1048576), or spin for
+minutes. So files from outside are read by a small pool of worker processes:
+each worker caps its address space (``RLIMIT_AS``) and every file has a
+time-out. A worker that crashes, runs out of memory or overruns is killed and
+replaced; its file gets a ``ReadResult`` saying why, and the other files go on.
+
+The reader is a parameter (``reader=``, default ``toolkit.read.read_values``):
+any callable taking a path and returning the values. On Linux workers are
+forked, so any callable works; where only ``spawn`` exists it must be a
+module-level function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass
+
+DEFAULT_MEMORY_MB = 1024
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_WORKERS = 2
+
+# failure kinds; the clerk's message is collect.reason.read_<kind> in the catalogue
+CRASH, MEMORY, TIMEOUT, ERROR, ENCRYPTED = "crash", "memory", "timeout", "error", "encrypted"
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """The values read from one file, or why there are none."""
+
+    values: object = None  # toolkit.read.WorkbookValues when the read succeeded
+    failure: str = ""  # "", or one of crash, memory, timeout, error, encrypted
+    detail: str = ""  # exception text, signal, or the reader's last words on stderr
+
+    @property
+    def ok(self) -> bool:
+        return not self.failure
+
+
+def _default_reader(path):
+    from toolkit.read import read_values
+
+    return read_values(path)
+
+
+def _address_space() -> int:
+    """Bytes of address space this process maps now (0 when unknown)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _limit_memory(extra_bytes: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not on this system: the time-out still holds
+        return
+    limit = _address_space() + extra_bytes
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, MemoryError):
+        return MEMORY, text
+    if "password" in text.lower() or "encrypt" in text.lower():
+        return ENCRYPTED, text
+    return ERROR, text
+
+
+def _serve(conn, reader, memory_bytes: int, stderr_fd: int | None) -> None:
+    """A worker's life: read each path it is sent until told to stop."""
+    import faulthandler
+
+    faulthandler.disable()  # a crash here is reported by the parent, not dumped on its stderr
+    if stderr_fd is not None:
+        os.dup2(stderr_fd, 2)  # native crash messages go where the parent can read them
+    os.environ["RUST_BACKTRACE"] = "0"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _limit_memory(memory_bytes)
+    while True:
+        try:
+            path = conn.recv()
+        except (EOFError, OSError):
+            return
+        if path is None:
+            return
+        try:
+            values = reader(path)
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a result
+            kind, text = _classify(exc)
+            conn.send((kind, text[:500]))
+            if kind == MEMORY:
+                return  # a heap that ran dry is not trusted with the next file
+            continue
+        try:
+            conn.send(("", values))
+        except MemoryError:
+            conn.send((MEMORY, "MemoryError while sending the values"))
+            return
+        except Exception as exc:  # noqa: BLE001 - values that cannot travel
+            conn.send((ERROR, f"{type(exc).__name__}: {exc}"[:500]))
+
+
+class _Worker:
+    def __init__(self, ctx, reader, memory_bytes):
+        self.conn, child = ctx.Pipe()
+        self.stderr = tempfile.TemporaryFile() if ctx.get_start_method() == "fork" else None
+        fd = self.stderr.fileno() if self.stderr else None
+        self.process = ctx.Process(target=_serve, args=(child, reader, memory_bytes, fd),
+                                   daemon=True)
+        self.process.start()
+        child.close()
+        self.task: int | None = None
+        self.started = 0.0
+
+    def last_words(self) -> str:
+        if self.stderr is None:
+            return ""
+        with contextlib.suppress(OSError):
+            self.stderr.seek(0)
+            text = self.stderr.read()[-2000:].decode("utf-8", errors="replace")
+            lines = [line for line in text.splitlines() if line.strip()]
+            return " | ".join(lines[-3:])[:500]
+        return ""
+
+    def stop(self, kill: bool = False) -> None:
+        if kill and self.process.is_alive():
+            self.process.kill()
+        else:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                self.conn.send(None)
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+        self.conn.close()
+        if self.stderr is not None:
+            self.stderr.close()
+
+
+def _death(worker: _Worker) -> ReadResult:
+    worker.process.join(timeout=5)
+    code = worker.process.exitcode
+    words = worker.last_words()
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        detail = f"reader died with {name}" + (f": {words}" if words else "")
+    else:
+        detail = f"reader exited with code {code}" + (f": {words}" if words else "")
+    lowered = words.lower()
+    if "memory allocation" in lowered or "out of memory" in lowered or "memoryerror" in lowered:
+        return ReadResult(None, MEMORY, detail)
+    return ReadResult(None, CRASH, detail)
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def read_all(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_MEMORY_MB,
+             timeout: float = DEFAULT_TIMEOUT, reader=None) -> list[ReadResult]:
+    """Read every path in a worker process; one ReadResult per path, in order.
+
+    ``memory_mb`` is the address space a worker may add to what it starts with;
+    ``timeout`` the seconds one file may take. Nothing a file does stops the run.
+    """
+    from multiprocessing.connection import wait
+
+    paths = [str(p) for p in paths]
+    results: list[ReadResult | None] = [None] * len(paths)
+    if not paths:
+        return []
+    ctx = _context()
+    reader = reader or _default_reader
+    memory_bytes = int(memory_mb) * 1024 * 1024
+    queue = deque(range(len(paths)))
+    pool: list[_Worker] = []
+    size = max(1, min(workers, len(paths)))
+    try:
+        while queue or any(w.task is not None for w in pool):
+            while queue and (len(pool) < size or any(w.task is None for w in pool)):
+                worker = next((w for w in pool if w.task is None), None)
+                if worker is None:
+                    worker = _Worker(ctx, reader, memory_bytes)
+                    pool.append(worker)
+                index = queue.popleft()
+                try:
+                    worker.conn.send(paths[index])
+                except (OSError, BrokenPipeError):  # died while idle: replace and retry
+                    pool.remove(worker)
+                    worker.stop(kill=True)
+                    queue.appendleft(index)
+                    continue
+                worker.task, worker.started = index, time.monotonic()
+            busy = [w for w in pool if w.task is not None]
+            now = time.monotonic()
+            wait_for = max(0.0, min(w.started + timeout - now for w in busy))
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                         timeout=wait_for)
+            for worker in busy:
+                result = None
+                if worker.conn in ready:
+                    try:
+                        kind, payload = worker.conn.recv()
+                        result = (ReadResult(payload) if not kind
+                                  else ReadResult(None, kind, str(payload)))
+                        if kind == MEMORY:
+                            worker.process.join(timeout=5)
+                    except (EOFError, OSError):
+                        result = _death(worker)
+                elif worker.process.sentinel in ready:
+                    result = _death(worker)
+                elif time.monotonic() - worker.started > timeout:
+                    worker.process.kill()
+                    result = ReadResult(None, TIMEOUT, f"no answer within {timeout:g} s")
+                if result is None:
+                    continue
+                results[worker.task] = result
+                worker.task = None
+                if not worker.process.is_alive() or result.failure in (TIMEOUT, CRASH, MEMORY):
+                    pool.remove(worker)
+                    worker.stop(kill=True)
+    finally:
+        for worker in pool:
+            worker.stop(kill=worker.task is not None)
+    return results  # type: ignore[return-value]
+
+
+def read_one(path, **options) -> ReadResult:
+    """Read one file in a child process (see ``read_all`` for the options)."""
+    return read_all([path], workers=1, **options)[0]
