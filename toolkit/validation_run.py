@@ -1,0 +1,302 @@
+"""The I/O edge of validation: from the store to issues, and back into the store.
+
+``evaluate`` loads a period's current submissions with the values collect
+stored for them, the units' history and allocations, and runs extraction and
+the rules (``toolkit.extract``, ``toolkit.validate``) without writing anything.
+``run_validation`` then records what it found: the ``readings``,
+``progress_readings`` and ``issues`` of each submission (replacing the last
+run's) and its status (valid, warnings or invalid). Workbooks are never
+re-read, except the stored copy of an .xlsx/.xlsm, whose sheet XML is scanned
+for formulas in input cells (values alone cannot show a formula).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import posixpath
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toolkit import issues as iss
+from toolkit import layout, store
+from toolkit.periods import Period, parse_period
+
+FORMULA_FORMATS = ("xlsx", "xlsm")
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """One unit's current submission, validated."""
+
+    submission_id: int
+    unit: str
+    unit_name: str
+    file: str  # the name it arrived with
+    stored_path: str
+    received_at: str
+    status: str  # valid, warnings or invalid
+    issues: tuple[iss.Issue, ...]
+    extracted: object = field(default=None, compare=False, repr=False)
+    identity: object = field(default=None, compare=False, repr=False)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for i in self.issues if i.severity == "warning")
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for i in self.issues if i.accepted)
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    period: str
+    results: tuple[SubmissionResult, ...]
+    missing: tuple[str, ...]  # unit codes with no current submission
+    unit_names: dict = field(default_factory=dict, compare=False)
+    workbook: Path | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        return any(r.errors for r in self.results)
+
+    @property
+    def issues(self) -> tuple[iss.Issue, ...]:
+        return tuple(i for r in self.results for i in r.issues)
+
+    def result(self, unit: str) -> SubmissionResult | None:
+        return next((r for r in self.results if r.unit == unit), None)
+
+
+# --- reading the store --------------------------------------------------------
+
+def _sender_units(tasklist) -> dict[str, str]:
+    """{e-mail address (lower case): unit code} from the units' contacts."""
+    out = {}
+    for unit in tasklist.units:
+        for address in unit.emails:
+            out[address.strip().lower()] = unit.code
+    return out
+
+
+def _expected_unit(sender: str | None, by_address: dict[str, str]) -> str:
+    if not sender:
+        return ""
+    address = email.utils.parseaddr(sender)[1].strip().lower()
+    return by_address.get(address, "")
+
+
+def load_allocations(conn, year: int) -> dict[str, dict[str, float]]:
+    """{unit code: {indicator: allocated target}} for ``year``."""
+    out: dict[str, dict[str, float]] = {}
+    for row in conn.execute("SELECT unit_code, indicator, target FROM allocations WHERE year = ?",
+                            (year,)):
+        out.setdefault(row["unit_code"], {})[row["indicator"]] = row["target"]
+    return out
+
+
+def load_history(conn, period: Period) -> dict[str, dict[str, tuple[tuple[str, float], ...]]]:
+    """{unit: {indicator: ((period code, value), ...)}} of earlier periods, latest first.
+
+    Merged facts first; for an earlier period not merged, the readings of its
+    current submission (the last validated, not superseded one).
+    """
+    from toolkit.ledger import current_all
+
+    found: dict[tuple[str, str, str], float] = {}
+    for row in conn.execute("SELECT period, unit_code, indicator, actual FROM facts "
+                            "WHERE actual IS NOT NULL"):
+        found[(row["period"], row["unit_code"], row["indicator"])] = row["actual"]
+    merged_periods = {p for p, _, _ in found}
+    periods = {row[0] for row in conn.execute("SELECT DISTINCT period FROM submissions")}
+    for code in periods - merged_periods - {period.code}:
+        try:
+            earlier = parse_period(code, years=range(1900, 3000))
+        except Exception:  # noqa: BLE001 - a period the ledger holds but no longer parses
+            continue
+        if (earlier.year, earlier.months) >= (period.year, period.months):
+            continue
+        for unit, sub in current_all(conn, earlier.code).items():
+            if sub.status not in ("valid", "warnings"):
+                continue
+            for row in conn.execute("SELECT indicator, value FROM readings WHERE "
+                                    "submission_id = ? AND value IS NOT NULL", (sub.id,)):
+                found[(code, unit, row["indicator"])] = row["value"]
+    history: dict[str, dict[str, list]] = {}
+    for (code, unit, indicator), value in found.items():
+        try:
+            p = parse_period(code, years=range(1900, 3000))
+        except Exception:  # noqa: BLE001
+            continue
+        if (p.year, p.months) >= (period.year, period.months):
+            continue
+        history.setdefault(unit, {}).setdefault(indicator, []).append((p, value))
+    return {unit: {ind: tuple((p.code, v) for p, v in sorted(
+        pairs, key=lambda pv: (pv[0].year, pv[0].months), reverse=True))
+        for ind, pairs in by_ind.items()} for unit, by_ind in history.items()}
+
+
+# --- formulas in the stored file ------------------------------------------------
+
+def formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
+    """(sheet name, A1) of every cell holding a formula in an .xlsx/.xlsm; None if unreadable.
+
+    The stored copy passed collect's safety checks; the XML is still parsed with
+    defusedxml, streaming, and any failure means "could not check".
+    """
+    from defusedxml import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{pkg}Relationship")}
+            found = set()
+            for sheet in book.iter(f"{main}sheet"):
+                target = targets.get(sheet.get(f"{rel_ns}id"), "")
+                part = target.lstrip("/") if target.startswith("/") else \
+                    posixpath.normpath(f"xl/{target}")
+                if part not in archive.namelist():
+                    continue
+                with archive.open(part) as stream:
+                    cell = None
+                    for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+                        if event == "start" and element.tag == f"{main}c":
+                            cell = element.get("r")
+                        elif event == "end" and element.tag == f"{main}f" and cell:
+                            found.add((sheet.get("name"), cell))
+                        elif event == "end" and element.tag == f"{main}row":
+                            element.clear()
+            return frozenset(found)
+    except Exception:  # noqa: BLE001 - damaged or odd file: the check could not be made
+        return None
+
+
+def stored_file(workspace, stored_path: str) -> Path | None:
+    """The stored copy of a submission (paths in the ledger may be workspace-relative)."""
+    if not stored_path:
+        return None
+    path = Path(stored_path)
+    if not path.is_absolute():
+        path = workspace.root / path
+    return path if path.is_file() else None
+
+
+def _format_of(sub) -> str:
+    fmt = (sub.format or "").lower()
+    if not fmt and sub.stored_path:
+        fmt = Path(sub.stored_path).suffix.lstrip(".").lower()
+    return fmt
+
+
+# --- the run ---------------------------------------------------------------------
+
+def evaluate(workspace, period: Period | str) -> ValidationReport:
+    """Validate every current submission of ``period``; write nothing."""
+    from toolkit import ledger
+    from toolkit.extract import extract
+    from toolkit.read import read_identity
+    from toolkit.validate import Context, apply_explanations, check_submission, compare_units
+
+    tasklist = workspace.tasklist
+    if not isinstance(period, Period):
+        period = parse_period(period, years=tasklist.years)
+    fingerprint = layout.template_fingerprint(tasklist)
+    version = layout.template_version(tasklist.version)
+    names = {u.code: u.name for u in tasklist.units}
+    by_address = _sender_units(tasklist)
+    thresholds = workspace.config.thresholds
+    with store.opened(workspace.db_path) as conn:
+        current = ledger.current_all(conn, period.code)
+        allocations = load_allocations(conn, period.year)
+        history = load_history(conn, period)
+        stored = {unit: (sub, ledger.load_values(conn, sub.id)) for unit, sub in current.items()}
+
+    found: dict[str, tuple] = {}
+    for unit, (sub, values) in sorted(stored.items()):
+        if values is None:
+            continue  # nothing readable was stored: collect recorded why
+        reading = read_identity(values)
+        extracted = extract(values, tasklist, reading.identity, unit=unit,
+                            file=sub.original_name)
+        fmt = _format_of(sub)
+        formulas = None
+        if fmt in FORMULA_FORMATS:
+            path = stored_file(workspace, sub.stored_path)
+            formulas = formula_cells(path) if path is not None else None
+            if formulas is None:
+                formulas = frozenset()  # the stored copy is gone or unreadable: nothing to flag
+        ctx = Context(period=period, tasklist=tasklist, fingerprint=fingerprint,
+                      template_version=version, unit=unit, file=sub.original_name,
+                      expected_unit=_expected_unit(sub.sender, by_address),
+                      allocations=allocations.get(unit, {}), history=history.get(unit, {}),
+                      formulas=formulas, format=fmt or "?", thresholds=thresholds)
+        found[unit] = (sub, reading, extracted, check_submission(reading, extracted, ctx))
+
+    outliers = compare_units([(u, f[0].original_name, f[2]) for u, f in found.items()],
+                             tasklist, allocations, thresholds.robust_z)
+    results = []
+    for unit, (sub, reading, extracted, issues) in found.items():
+        issues = apply_explanations(issues + outliers.get(unit, []), extracted.explanations)
+        results.append(SubmissionResult(
+            sub.id, unit, names.get(unit, unit), sub.original_name, sub.stored_path,
+            sub.received_at, iss.status_for(issues), tuple(issues), extracted,
+            reading.identity))
+    missing = tuple(u.code for u in tasklist.units if u.code not in found)
+    return ValidationReport(period.code, tuple(results), missing, names)
+
+
+def run_validation(workspace, period: Period | str, lang: str | None = None,
+                   write_workbook: bool = True) -> ValidationReport:
+    """Validate, record readings, issues and statuses, and write the validation workbook."""
+    from dataclasses import replace
+
+    from toolkit import ledger
+
+    lang = lang or workspace.config.lang
+    report = evaluate(workspace, period)
+    with store.opened(workspace.db_path) as conn:
+        for result in report.results:
+            record(conn, result, lang)
+            ledger.set_status(conn, result.submission_id, result.status)
+    if write_workbook:
+        from toolkit.validation_report import write_workbook as write
+
+        path = workspace.period_dir(report.period) / f"validation_{report.period}.xlsx"
+        write(report, path, lang)
+        report = replace(report, workbook=path)
+    return report
+
+
+def record(conn, result: SubmissionResult, lang: str) -> None:
+    """Replace one submission's readings, progress readings and issues in the store."""
+    sid = result.submission_id
+    extracted = result.extracted
+    for table in ("readings", "progress_readings", "issues"):
+        conn.execute(f"DELETE FROM {table} WHERE submission_id = ?", (sid,))  # noqa: S608
+    if extracted is not None:
+        from toolkit.extract import text
+
+        conn.executemany(
+            "INSERT OR REPLACE INTO readings (submission_id, indicator, sheet, cell, raw, value, "
+            "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(sid, r.id, r.sheet, r.cell, text(r.raw), r.value, r.note)
+             for r in extracted.indicators])
+        conn.executemany(
+            "INSERT OR REPLACE INTO progress_readings (submission_id, task, sheet, row, status, "
+            "progress, problems, next_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(sid, r.id, r.sheet, r.row, r.canonical_status or r.status, r.progress,
+              r.problems, r.next_steps) for r in extracted.tasks])
+    conn.executemany(
+        "INSERT INTO issues (submission_id, severity, code, sheet, cell, indicator, value, "
+        "message, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(sid, i.severity, i.code, i.sheet, i.cell, i.indicator, i.value, i.message(lang),
+          i.explanation or None) for i in result.issues])
