@@ -170,6 +170,8 @@ def test_completed_tasks_below_target_are_warned(template, tmp_path):
         "warning", PROG, layout.a1(task_row(UNIT, PCT.task), layout.PROG_COLS["status"]),
         PCT.task)
     assert str(target - 10).rstrip("0").rstrip(".") in rate.message()
+    task_title = tasklist().task(PCT.task).title
+    assert f"任务 {PCT.task}「{task_title}」" in rate.message()
     with_allocation = [i for i in check(path, allocations={AMOUNT.id: 3})
                        if i.code == "W-DONE-BELOW-TARGET"]
     assert AMOUNT.id in {i.indicator for i in with_allocation}

@@ -176,13 +176,14 @@ def consistency_rules(extracted, ctx: Context) -> list[iss.Issue]:
     for task in extracted.tasks:
         if task.canonical_status != layout.STATUSES[2]:  # 已完成
             continue
+        task_name = next((t.title for t in ctx.tasklist.tasks if t.id == task.id), "")
         for ind in (i for i in in_scope.values() if i.task == task.id):
             r = extracted.indicator(ind.id)
             if r is None or r.value is None:
                 continue
             at = {"sheet": task.sheet, "cell": task.cell("status"), "task": task.id,
                   "indicator": ind.id, "column": "status", "name": ind.name,
-                  "actual_cell": r.cell, "value": task.status}
+                  "actual_cell": r.cell, "value": task.status, "task_name": task_name}
             if ind.kind == "milestone":  # due this year (a target) and not done
                 if r.value < 1 and ind.target(year) is not None:
                     out.append(iss.make("W-DONE-BELOW-TARGET", read=_shown(r.raw),
