@@ -277,6 +277,30 @@ def test_sender_of_another_unit_is_noted(ws, tmp_path):
                            sender_unit="疏勒县（653122）", unit="喀什市（653101）")
 
 
+def test_a_neighbours_later_mail_does_not_replace_the_units_own_report(ws, tmp_path):
+    own = message("kashi@example.cn", july(5), [("喀什市.xlsx", template_bytes("653101"))])
+    forwarded = message("shule@example.cn", july(8),
+                        [("喀什市.xlsx", template_bytes("653101", actual=7))])
+    write(tmp_path / "in" / "own.eml", own.as_bytes())
+    write(tmp_path / "in" / "forwarded.eml", forwarded.as_bytes())
+    report = collect(ws, "2024H1", [tmp_path / "in"])
+    by_sender = {r.sender: r for r in report.rows}
+    assert by_sender["kashi@example.cn"].status == "received"
+    later = by_sender["shule@example.cn"]
+    assert later.status == "superseded"
+    assert later.reason == t("collect.reason.superseded_foreign", "zh",
+                             id=by_sender["kashi@example.cn"].submission_id,
+                             sender_unit="疏勒县（653122）")
+    # with nothing of the unit's own, the forwarded file is what there is
+    alone = tmp_path / "alone"
+    write(alone / "forwarded.eml", message("shule@example.cn", july(8), [
+        ("喀什市.xlsx", template_bytes("653101", actual=9))]).as_bytes())
+    [row] = collect(ws, "2024H1", [alone]).rows
+    assert row.status == "superseded"  # the unit's own file, collected before, still counts
+    [row] = collect(make_workspace(tmp_path / "fresh"), "2024H1", [alone]).rows
+    assert row.status == "received"
+
+
 def test_macros_are_flagged_and_values_still_read(ws, tmp_path):
     xlsm = rezip(template_bytes("653101"), add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0..."})
     write(tmp_path / "带宏.xlsm", xlsm)

@@ -62,7 +62,7 @@ def test_later_sent_supersedes_whatever_the_order_received(conn):
     late = ledger.record(conn, sub(sha="2" * 64, source="v2", sent="2024-07-08T10:00:00+08:00"))
     ledger.supersede(conn, "2024H1", "653101")
     early = ledger.record(conn, sub(sha="1" * 64, source="v1", sent="2024-07-05T10:00:00+08:00"))
-    current = ledger.supersede(conn, "2024H1", "653101", reason=lambda c: f"by {c.id}")
+    current = ledger.supersede(conn, "2024H1", "653101", reason=lambda c, old: f"by {c.id}")
     assert current.id == late.id and current.status == "received"
     old = ledger.get(conn, early.id)
     assert (old.status, old.superseded_by, old.reason) == ("superseded", late.id, f"by {late.id}")

@@ -144,6 +144,17 @@ class _Run:
     def sender_unit(self, item: sources.Incoming) -> str:
         return self.by_email.get(item.sender.lower(), "") if item.sender else ""
 
+    def foreign(self, sub: ledger.Submission) -> bool:
+        """Sent from the address of a unit other than the one the file is for."""
+        owner = self.by_email.get((sub.sender or "").lower(), "")
+        return bool(owner) and owner != sub.unit_code
+
+    def superseded_reason(self, current: ledger.Submission, old: ledger.Submission) -> str:
+        if self.foreign(old) and not self.foreign(current):
+            return self.reason("superseded_foreign", id=current.id,
+                               sender_unit=self.unit_label(self.by_email[old.sender.lower()]))
+        return self.reason("superseded", id=current.id, sent=_when(current.sent))
+
     def base(self, item: sources.Incoming, sha: str, size: int, fmt: str) -> ledger.Submission:
         return ledger.Submission(
             period=self.period.code, sha256=sha, size=size, original_name=item.original_name,
@@ -273,8 +284,8 @@ def _record_read(run: _Run, conn, entry: _Pending, result: sandbox.ReadResult) -
     sub = ledger.record(conn, _replace(sub, sha256=sha, size=size, stored_path=stored))
     ledger.store_values(conn, sub.id, values_to_json(result.values))
     if sub.status == "received":
-        ledger.supersede(conn, run.period.code, sub.unit_code, reason=lambda current: (
-            run.reason("superseded", id=current.id, sent=_when(current.sent))))
+        ledger.supersede(conn, run.period.code, sub.unit_code, reason=run.superseded_reason,
+                         foreign=run.foreign)
     conn.commit()
     run.add(sub, "; ".join(reading.disagreements))
 

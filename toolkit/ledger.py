@@ -161,25 +161,33 @@ def current_all(conn: sqlite3.Connection, period: str) -> dict[str, Submission]:
 
 
 def supersede(conn: sqlite3.Connection, period: str, unit_code: str,
-              reason=None) -> Submission | None:
+              reason=None, foreign=None) -> Submission | None:
     """Make the unit's latest-sent submission current and mark the others superseded.
 
-    Ties in sent time go to the one received later. ``reason``, when given, is a
-    function of the current submission giving the text stored on each row that
-    becomes superseded. Returns the current submission.
+    Ties in sent time go to the one received later. ``foreign``, when given, tells
+    a submission that came from another unit's address: such a file never
+    supersedes one the unit sent itself (a county that mails a neighbour's
+    workbook does not replace the neighbour's own report), though it counts when
+    it is all there is. ``reason``, when given, is a function of (the current
+    submission, a superseded one) giving the text stored on each row that becomes
+    superseded. Returns the current submission.
     """
     rows = [s for s in submissions(conn, period, unit_code)
             if s.status in CURRENT_STATUSES or s.status == "superseded"]
     if not rows:
         return None
-    latest = max(rows, key=_sent_key)
-    text = reason(latest) if reason else None
+
+    def rank(sub: Submission):
+        return (not (foreign and foreign(sub)), *_sent_key(sub))
+
+    latest = max(rows, key=rank)
     for sub in rows:
         if sub.id == latest.id:
             if sub.status == "superseded":  # latest again: to be validated afresh
                 conn.execute("UPDATE submissions SET status = 'received', superseded_by = NULL "
                              "WHERE id = ?", (sub.id,))
         elif sub.status != "superseded" or sub.superseded_by != latest.id:
+            text = reason(latest, sub) if reason else None
             conn.execute("UPDATE submissions SET status = 'superseded', superseded_by = ?, "
                          "reason = COALESCE(?, reason) WHERE id = ?", (latest.id, text, sub.id))
     return get(conn, latest.id)
