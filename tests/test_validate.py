@@ -296,6 +296,11 @@ def test_robust_z():
     scores = robust_z({u: 10.0 for u in "abcde"} | {"f": 11.0, "g": 9.0, "h": 100.0})
     assert abs(scores["h"]) > 3.5 and max(abs(scores[u]) for u in "abcdefg") < 3.5
     assert robust_z({u: 5.0 for u in "abcdef"}) == {}  # no spread, no outlier
+    # units that agree closely: a value a few percent off is not far from the others
+    close = robust_z({"a": 10.0, "b": 10.0, "c": 10.0, "d": 10.01, "e": 9.99, "f": 10.5})
+    assert max(abs(z) for z in close.values()) < 3.5
+    assert abs(robust_z({"a": 10.0, "b": 10.0, "c": 10.0, "d": 10.01, "e": 9.99,
+                         "f": 12.0})["f"]) > 3.5
 
 
 # --- the run: store in, store out ---------------------------------------------------------

@@ -26,7 +26,9 @@ Decisions worth knowing:
   z-score 0.6745·(x − median)/MAD over the units that reported a usable value
   (at least ``MIN_UNITS``); when every one of them has an allocated target the
   completion ratio is compared instead of the raw value, so a large county is
-  not an outlier for being large.
+  not an outlier for being large. The MAD is taken as at least ``MAD_FLOOR`` of
+  the median, so where the units agree closely (rates near their target) a
+  value within about a tenth of the median is never "far" from the others.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from toolkit.layout import a1
 MIN_UNITS = 5  # fewer values than this: no robust z-score
 MAD_SCALE = 0.6745  # makes the MAD comparable to a standard deviation
 MEAN_AD_SCALE = 1.253314  # used instead when the MAD is 0 (Iglewicz & Hoaglin)
+MAD_FLOOR = 0.02  # the MAD is at least this share of |median|: tiny spreads are not outliers
 
 
 @dataclass(frozen=True)
@@ -275,13 +278,13 @@ def robust_z(values: dict) -> dict:
         return {}
     data = list(values.values())
     median = statistics.median(data)
-    mad = statistics.median(abs(x - median) for x in data)
-    if mad > 0:
-        return {k: MAD_SCALE * (x - median) / mad for k, x in values.items()}
-    mean_ad = statistics.fmean(abs(x - median) for x in data)
-    if mean_ad > 0:
-        return {k: (x - median) / (MEAN_AD_SCALE * mean_ad) for k, x in values.items()}
-    return {}
+    deviations = [abs(x - median) for x in data]
+    if not any(deviations):
+        return {}
+    mad = statistics.median(deviations)
+    scale = mad / MAD_SCALE if mad > 0 else MEAN_AD_SCALE * statistics.fmean(deviations)
+    scale = max(scale, MAD_FLOOR * abs(median) / MAD_SCALE)
+    return {k: (x - median) / scale for k, x in values.items()}
 
 
 def compare_units(entries, tasklist, allocations: dict, threshold: float) -> dict:
