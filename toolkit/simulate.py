@@ -48,9 +48,12 @@ class FillPlan:
 
 
 def _as_typed(value: float, unit: str) -> float | int:
-    if unit in ("%", "‰") or not float(value).is_integer() and abs(value) < 1000:
-        return round(value, 1)
-    return int(round(value))
+    """What a clerk types: whole numbers for counts and large amounts, else one decimal."""
+    from toolkit.template import COUNT_UNITS
+
+    if unit in COUNT_UNITS or abs(value) >= 1000 and unit not in ("%", "‰"):
+        return int(round(value))
+    return round(value, 1)
 
 
 def plan_fill(tasklist, unit, period, allocations: dict, seed: int,
@@ -59,47 +62,72 @@ def plan_fill(tasklist, unit, period, allocations: dict, seed: int,
     rng = random.Random(f"{seed}:{unit.code}:{period.code}")
     actual, note, progress = {}, {}, {}
     indicators = tasklist.indicators_for(unit.code)
+    reached = {}  # indicator id -> the unit is at or past its target for the year
     for ind in indicators:
+        # a unit keeps its pace on an indicator all year, so cumulative figures grow
+        steady = random.Random(f"{seed}:{unit.code}:{ind.id}:{period.year}")
         if ind.kind == "milestone":
-            actual[ind.id] = "已完成" if rng.random() < 0.5 + 0.5 * period.elapsed else "未完成"
+            done = steady.random() < period.elapsed
+            actual[ind.id] = "已完成" if done else "未完成"
+            reached[ind.id] = done
             continue
         target = allocations.get(ind.id, ind.target(period.year))
         if target is None:
             target = 10.0
-        pace = rng.uniform(0.6, 1.3)
         if ind.kind == "cumulative":
+            pace = steady.uniform(0.6, 1.3) * rng.uniform(0.98, 1.02)
             value = target * period.elapsed * pace
+            reached[ind.id] = value >= target
         else:
-            value = target * rng.uniform(0.85, 1.08) if ind.direction == "higher" \
-                else target * rng.uniform(0.9, 1.2)
+            level = steady.uniform(0.93, 1.05) if ind.direction == "higher" \
+                else steady.uniform(0.95, 1.12)
+            value = target * level
             if ind.unit == "%":
                 value = min(value, 100.0)
+            reached[ind.id] = value >= target if ind.direction == "higher" else value <= target
         actual[ind.id] = _as_typed(value, ind.unit)
-    numeric = [i for i in indicators if i.kind != "milestone" and i.id not in mistakes.leave_empty]
-    counts = [i for i in numeric if i.kind == "cumulative" and actual[i.id] >= 1000]
-    rates = [i for i in numeric if i.unit == "%"]
-    if mistakes.thousands_text and counts:
-        actual[counts[0].id] = f"{int(actual[counts[0].id]):,}"
-    if mistakes.fullwidth and numeric:
-        ind = numeric[-1]
+    free = [i for i in indicators if i.kind != "milestone" and i.id not in mistakes.leave_empty]
+
+    def take(wanted=lambda i: True, last=False):
+        """An indicator no other mistake has touched yet (each mistake gets its own cell)."""
+        found = [i for i in free if wanted(i)]
+        if not found:
+            return None
+        ind = found[-1] if last else found[0]
+        free.remove(ind)
+        return ind
+
+    def large(i):
+        return i.kind == "cumulative" and actual[i.id] >= 1000
+
+    def rate(i):
+        return i.unit == "%"
+
+    if mistakes.thousands_text and (ind := take(large)):
+        actual[ind.id] = f"{int(actual[ind.id]):,}"
+    if mistakes.wan_and_percent:
+        if ind := take(large, last=True):
+            actual[ind.id] = f"{actual[ind.id] / 10000:.2f}万"
+        if ind := take(rate):
+            actual[ind.id] = f"{actual[ind.id]}%"
+    if mistakes.out_of_range and (ind := take(rate, last=True)):
+        actual[ind.id] = 180
+    if mistakes.fullwidth and (ind := take(last=True)):
         actual[ind.id] = str(actual[ind.id]).translate(
             str.maketrans("0123456789.", "０１２３４５６７８９．"))
-    if mistakes.wan_and_percent:
-        if counts:
-            ind = counts[-1]
-            actual[ind.id] = f"{actual[ind.id] / 10000:.2f}万"
-        if rates:
-            actual[rates[0].id] = f"{actual[rates[0].id]}%"
-    if mistakes.out_of_range and rates:
-        actual[rates[-1].id] = 180
-    if mistakes.negative and numeric:
-        actual[numeric[0].id] = -abs(float(actual[numeric[0].id]) if isinstance(
-            actual[numeric[0].id], (int, float)) else 5)
+    if mistakes.negative and (ind := take()):
+        actual[ind.id] = -abs(float(actual[ind.id]))
     for ind_id in mistakes.leave_empty:
         actual.pop(ind_id, None)
     statuses = layout.STATUSES
     for i, task in enumerate(tasklist.tasks_for(unit.code)):
-        status = rng.choices(statuses, weights=(1, 6, 2, 1))[0]
+        own = [reached[ind.id] for ind in indicators if ind.task == task.id]
+        if own and all(own):
+            status = statuses[2]  # 已完成
+        elif not own:  # nothing to measure it by: any status
+            status = rng.choices(statuses, weights=(1, 6, 2, 1))[0]
+        else:  # 未启动 rarely, 滞后 now and then, mostly 推进中
+            status = rng.choices((statuses[0], statuses[1], statuses[3]), weights=(1, 7, 2))[0]
         narrative = rng.choice(NARRATIVES)
         if mistakes.formula_narrative and i == 0:
             narrative = "=已完成厂房主体建设，正在招商"
@@ -147,3 +175,64 @@ def fill_workbook(template: Path, dest: Path, plan: FillPlan) -> Path:
     with atomic_path(dest) as tmp:
         book.save(tmp)
     return dest
+
+
+# --- the prefecture office splitting its targets (任务分解) ---------------------
+
+def propose_allocations(tasklist, year: int, seed: int) -> dict[tuple[str, str], float]:
+    """What the office types into the allocation workbook: {(indicator, unit code): target}.
+
+    A summed target is split over the units in its scope by fixed random weights
+    (whole numbers by largest remainder for whole targets, else the rounding on the
+    largest share, so the parts add up to the prefecture target); any other target is every unit's own level.
+    Milestones and indicators without a target that year get nothing.
+    """
+    from toolkit.allocation import split_indicators
+
+    rng = random.Random(f"{seed}:allocations:{year}")
+    weights = {u.code: rng.uniform(0.5, 1.5) for u in tasklist.units}
+    split, other = split_indicators(tasklist)
+    values: dict[tuple[str, str], float] = {}
+    for ind in split:
+        target = ind.target(year)
+        if target is None:
+            continue
+        scope = tasklist.scope_units(ind)
+        total = sum(weights[c] for c in scope)
+        whole = ind.unit not in ("%", "‰") and float(target).is_integer()
+        exact = {c: target * weights[c] / total for c in scope}
+        if whole:  # largest remainder: whole shares that still add up
+            shares = {c: float(int(v)) for c, v in exact.items()}
+            by_remainder = sorted(scope, key=lambda c: shares[c] - exact[c])
+            for code in by_remainder[:int(target - sum(shares.values()))]:
+                shares[code] += 1
+        else:
+            shares = {c: round(v, 4) for c, v in exact.items()}
+            largest = max(scope, key=lambda c: weights[c])
+            shares[largest] = round(shares[largest] + target - sum(shares.values()), 4)
+        values.update({(ind.id, c): v for c, v in shares.items()})
+    for ind in other:
+        target = ind.target(year)
+        if target is None or ind.kind == "milestone":
+            continue
+        values.update({(ind.id, c): target for c in tasklist.scope_units(ind)})
+    return values
+
+
+def fill_allocations(path: Path, values: dict[tuple[str, str], float]) -> Path:
+    """Type ``values`` into an exported allocation workbook, as the office does in Excel."""
+    import openpyxl
+
+    from toolkit.allocation import CODES_ROW, FIRST_UNIT_COL
+    from toolkit.atomic import atomic_path
+
+    book = openpyxl.load_workbook(path)
+    ws = book.worksheets[0]
+    rows = {str(ws.cell(r, 1).value): r for r in range(CODES_ROW + 1, ws.max_row + 1)
+            if ws.cell(r, 1).value}
+    cols = {str(ws.cell(CODES_ROW, c).value): c for c in range(FIRST_UNIT_COL, ws.max_column + 1)}
+    for (ind, code), value in values.items():
+        ws.cell(rows[ind], cols[code]).value = value
+    with atomic_path(path) as tmp:
+        book.save(tmp)
+    return path
