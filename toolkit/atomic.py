@@ -12,6 +12,19 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _settle(path: str) -> None:
+    """Give the finished file the permissions of any new file, and flush it to disk."""
+    os.chmod(path, 0o666 & ~_umask())  # mkstemp makes 0600: colleagues could not open it
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike):
     """Yield a temporary path in ``dest``'s folder; on success rename it over ``dest``."""
@@ -22,6 +35,7 @@ def atomic_path(dest: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        _settle(tmp)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
