@@ -9,6 +9,7 @@ from mailkit import (add_submission, addresses, attachments, cached_tasklists,  
                      county_reply, mail_log, parse, supersede, write_config, write_reply,
                      write_workbook)
 
+from toolkit.catalogue import t
 from toolkit.config import open_workspace
 from toolkit.errors import MailError
 from toolkit.mailer import send_mail
@@ -188,6 +189,29 @@ def test_an_out_of_date_feedback_workbook_is_not_sent(tmp_path):
     (note,) = report.outcomes
     assert note.status == "not_sent" and "653121_疏附县.xlsx 已过时" in note.detail
     assert outbox(ws) == [] and mail_log(ws.db_path) == []
+
+
+def test_explained_warnings_are_not_asked_about_again(tmp_path):
+    ws = make_workspace(tmp_path)
+    add_submission(ws.db_path, "2024H1", "653121", "valid",
+                   issues=[("info", "指标填报", "G9", "已说明：新建园区，数量较多")])
+    write_workbook(ws.period_dir(P) / "feedback" / "653121_疏附县.xlsx")
+    (note,) = send_mail(ws, "feedback", P, dry_run=True).outcomes
+    assert note.status == "not_sent" and "已过时" in note.detail
+    assert outbox(ws) == []
+
+
+def test_a_feedback_workbook_older_than_the_latest_report_is_not_sent(tmp_path):
+    ws = make_workspace(tmp_path)
+    write_workbook(ws.period_dir(P) / "feedback" / "653121_疏附县.xlsx")
+    later = (dt.datetime.now().astimezone() + dt.timedelta(minutes=5)).isoformat()
+    add_submission(ws.db_path, "2024H1", "653121", "invalid", received_at=later,
+                   issues=[("error", "指标填报", "F5", "不能为空")])
+    (note,) = send_mail(ws, "feedback", P, dry_run=True).outcomes
+    assert note.status == "not_sent"
+    assert note.detail == t("mail.note.old_feedback", "zh", name="653121_疏附县.xlsx",
+                            period="2024H1")
+    assert outbox(ws) == []
 
 
 def test_feedback_without_workbooks_while_units_are_invalid_says_what_to_run(tmp_path):

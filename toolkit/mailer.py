@@ -159,16 +159,29 @@ def _last_received(conn, period: Period, unit_code: str) -> dt.datetime | None:
     return max(times) if times else None
 
 
-def _current_issues(conn, period: Period, unit_code: str) -> list[IssueLine]:
-    row = conn.execute(
-        "SELECT id FROM submissions WHERE period = ? AND unit_code = ? AND superseded_by IS NULL "
-        f"AND status IN ({','.join('?' * len(CURRENT))}) ORDER BY id DESC LIMIT 1",
-        (period.code, unit_code, *CURRENT)).fetchone()
-    if row is None:
-        return []
+def _current_submission(conn, period: Period, unit_code: str):
+    """The unit's current (not superseded) submission row: id and received_at, or None."""
+    return conn.execute(
+        "SELECT id, received_at FROM submissions WHERE period = ? AND unit_code = ? AND "
+        f"superseded_by IS NULL AND status IN ({','.join('?' * len(CURRENT))}) "
+        "ORDER BY id DESC LIMIT 1", (period.code, unit_code, *CURRENT)).fetchone()
+
+
+def _open_issues(conn, submission_id: int) -> list[IssueLine]:
+    """What the unit still has to fix or explain: errors and warnings (an explained
+    warning was recorded as info, and is not asked about again)."""
     issues = conn.execute("SELECT severity, message, sheet, cell FROM issues "
-                          "WHERE submission_id = ? ORDER BY rowid", (row[0],)).fetchall()
+                          "WHERE submission_id = ? AND severity IN ('error', 'warning') "
+                          "ORDER BY rowid", (submission_id,)).fetchall()
     return [IssueLine(i["severity"], i["message"], i["sheet"], i["cell"]) for i in issues]
+
+
+def _written_before(path: Path, moment: dt.datetime | None) -> bool:
+    """The file was written before ``moment`` (so it cannot be about what came then)."""
+    if moment is None:
+        return False
+    made = dt.datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+    return made < moment
 
 
 def _thread(conn, period: Period, unit_code: str, transport: str) -> str | None:
@@ -251,9 +264,14 @@ class _Gather:
             to = self.contacts(unit)
             if to is None:
                 continue
-            issues = _current_issues(self.conn, self.period, unit.code)
-            if not issues:  # the workbook is about a report since replaced or passed
+            sub = _current_submission(self.conn, self.period, unit.code)
+            issues = _open_issues(self.conn, sub["id"]) if sub else []
+            if not issues:  # the workbook is about a report since replaced, or one that passed
                 self.note(unit, t("mail.note.stale_feedback", self.lang,
+                                  name=files[unit.code].name, period=self.period.code), to)
+                continue
+            if _written_before(files[unit.code], _instant(sub["received_at"])):
+                self.note(unit, t("mail.note.old_feedback", self.lang,
                                   name=files[unit.code].name, period=self.period.code), to)
                 continue
             attachment = _attachment(files[unit.code], self.head)
