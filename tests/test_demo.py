@@ -84,6 +84,18 @@ def test_each_clerks_mistake_ends_where_it_should(demo):
     assert status["6531KF"] in ("valid", "warnings")
 
 
+def test_every_message_to_a_clerk_is_complete(demo):
+    root, _ = demo
+    conn = sqlite3.connect(root / "toolkit.db")
+    try:
+        messages = [m for (m,) in conn.execute("SELECT message FROM issues")]
+    finally:
+        conn.close()
+    assert len(messages) > 10
+    for message in messages:  # no field of a message left blank
+        assert not any(pair in message for pair in ("「」", "“”", "（）", "()")), message
+
+
 def test_every_file_sent_is_in_the_ledger_and_nothing_received_is_lost(demo):
     root, _ = demo
     inbox = root / "inbox" / "2024H1"

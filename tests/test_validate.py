@@ -75,6 +75,7 @@ def test_a_clean_submission_has_no_issues(template, tmp_path):
     ("1.2万", COUNT, 12000, "万"),
     ("'123", COUNT, 123, "单引号"),
     ("45%", PCT, 45, "百分号"),
+    ("12", COUNT, 12, "文本格式"),  # a text cell, as Excel keeps a number typed as '12
 ])
 def test_a_number_typed_as_text_is_read_and_warned(template, tmp_path, typed, ind, read, how):
     path = fill(template, tmp_path / "text.xlsx", actual={ind.id: typed})

@@ -175,7 +175,9 @@ def how_text(how: str, lang: str = "zh") -> str:
     """Leniency names ("thousands,wan") as the clerk's words."""
     from toolkit.catalogue import t
 
-    names = [h for h in str(how or "").split(",") if h and h != "text"]
+    names = [h for h in str(how or "").split(",") if h]
+    if len(names) > 1:  # "text" says only that the cell held text; the rest say more
+        names = [h for h in names if h != "text"]
     sep = "、" if lang == "zh" else ", "
     return sep.join(t(f"number.how.{h}", lang) for h in names)
 

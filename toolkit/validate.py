@@ -320,7 +320,8 @@ def compare_units(entries, tasklist, allocations: dict, threshold: float) -> dic
                 column="actual", name=ind.name, value=_shown(r.raw), read=r.value,
                 basis="ratio" if by_ratio else "value",
                 median=f"{median * 100:.0f}%" if by_ratio else median,
-                z=f"{z:.1f}", threshold=f"{threshold:g}", units=len(series)))
+                z=f"{z:.1f}", threshold=f"{threshold:g}", units=len(series),
+                measure=ind.unit))
     return out
 
 
