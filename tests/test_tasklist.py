@@ -147,6 +147,22 @@ def test_every_problem_is_reported_at_once(tmp_path):
     assert "unknown task '9'" in messages and "unknown kind 'amount'" in messages
 
 
+def test_an_entry_that_is_not_a_mapping_is_a_problem_not_a_crash(tmp_path):
+    text = MINI.replace("tasks:\n", "tasks:\n  - just a line of text\n", 1) + indicator()
+    _, error = problems_of(tmp_path, text)
+    [problem] = [p for p in error.problems if "not a mapping" in p.message]
+    assert "entry 1 of `tasks:`" in problem.message and "'just a line of text'" in problem.message
+    assert "- id:" in problem.hint
+
+
+@pytest.mark.parametrize("bad", ["yes", "true", "no"])
+def test_a_yes_or_no_target_is_not_a_number(tmp_path, bad):
+    text = MINI + indicator(targets=f"{{2024: {bad}, 2025: 55}}")
+    _, error = problems_of(tmp_path, text)
+    [problem] = error.problems
+    assert "is not a number" in problem.message
+
+
 def test_unit_code_twice_in_units_file(tmp_path):
     text = ('units:\n'
             '  - {code: "653101", name: 喀什市}\n'

@@ -71,11 +71,32 @@ def _str_list(value) -> tuple[str, ...]:
 
 
 def _number(value):
-    if value is None or isinstance(value, bool):
-        return None if value is None else float(value)
-    if isinstance(value, (int, float)):
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # yes/no is no target
         return value
     raise ValueError(value)
+
+
+def _entries(rows, section: str, file: str, problems: list[Problem]) -> list:
+    """The mappings of a list section; anything else is a Problem (never a crash)."""
+    if rows is None:
+        return []
+    if not isinstance(rows, list):
+        problems.append(Problem(file, getattr(rows, "line", 1),
+                                f"`{section}:` must be a list of entries",
+                                f"write each entry as `- id: ...` under `{section}:`"))
+        return []
+    kept, line = [], 1
+    for number, row in enumerate(rows, start=1):
+        if isinstance(row, dict):
+            kept.append(row)
+            line = getattr(row, "line", line)
+            continue
+        problems.append(Problem(file, line, f"entry {number} of `{section}:` is not a mapping "
+                                f"(found {row!r}) — near this line",
+                                "write each entry as `- id: ...` with its keys indented below"))
+    return kept
 
 
 def load_units(path: Path = BUNDLED_UNITS, problems: list[Problem] | None = None) -> tuple[Unit, ...]:
@@ -88,7 +109,7 @@ def load_units(path: Path = BUNDLED_UNITS, problems: list[Problem] | None = None
     if data is not None and not isinstance(rows, list):
         problems.append(Problem(str(path), 1, "no `units:` list", "see templates/units.yaml"))
         rows = []
-    for row in rows or []:
+    for row in _entries(rows, "units", str(path), problems):
         line = getattr(row, "line", 0)
         code, name = str(row.get("code", "")).strip(), str(row.get("name", "")).strip()
         kind = row.get("kind", "county")
@@ -141,7 +162,17 @@ def load_tasklist(path: Path | str = BUNDLED_TASKLIST,
                                      "indicators", "see templates/tasklist.yaml")])
     file = str(path)
     plan = data.get("plan") or {}
-    years = tuple(int(y) for y in plan.get("years", (2024, 2025)))
+    if not isinstance(plan, dict):
+        problems.append(Problem(file, 1, "`plan:` must be a mapping (title, years, version)",
+                                "see templates/tasklist.yaml"))
+        plan = {}
+    try:
+        years = tuple(int(y) for y in plan.get("years", (2024, 2025)))
+    except (TypeError, ValueError):
+        problems.append(Problem(file, getattr(plan, "line", 1),
+                                f"plan years {plan.get('years')!r} are not years",
+                                "e.g. years: [2024, 2025]"))
+        years = (2024, 2025)
     known_units = {u.code for u in units}
 
     def located(row) -> Problem:
@@ -161,9 +192,9 @@ def load_tasklist(path: Path | str = BUNDLED_TASKLIST,
                 seen[rid] = line
         return seen
 
-    action_rows = data.get("actions") or []
-    task_rows = data.get("tasks") or []
-    indicator_rows = data.get("indicators") or []
+    action_rows = _entries(data.get("actions"), "actions", file, problems)
+    task_rows = _entries(data.get("tasks"), "tasks", file, problems)
+    indicator_rows = _entries(data.get("indicators"), "indicators", file, problems)
     for name, rows in (("actions", action_rows), ("tasks", task_rows)):
         if not rows:
             problems.append(Problem(file, 1, f"no `{name}:` list", "see templates/tasklist.yaml"))
