@@ -126,3 +126,11 @@ def test_a_replacement_task_list_from_config(tmp_path):
     assert tasklist.title == "替换清单"
     assert len(tasklist.tasks) == 1
     assert len(tasklist.units) == 13
+
+
+def test_a_contact_written_with_a_display_name_is_its_address(tmp_path):
+    (tmp_path / "toolkit.toml").write_text(
+        '[[units]]\ncode = "653121"\nemails = ["疏附县发改委 <FZW@example.cn>", "b@example.cn"]\n',
+        encoding="utf-8")
+    unit = open_workspace(tmp_path).tasklist.unit("653121")
+    assert unit.emails == ("FZW@example.cn", "b@example.cn")

@@ -6,6 +6,7 @@ Every command works with no config at all, on the bundled defaults.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -91,6 +92,8 @@ def parse_config(data: dict, path: Path) -> Config:
         emails = row.get("emails", [])
         if isinstance(emails, str):
             emails = [emails]
+        # "疏附县发改委 <fzw@example.cn>" and plain addresses alike: keep the address itself
+        emails = [email.utils.parseaddr(str(e))[1] or str(e) for e in emails]
         units[code] = {"name": row.get("name"), "emails": tuple(emails),
                        "kind": row.get("kind")}
     deadlines = {}
