@@ -235,11 +235,21 @@ def one(tasklist, task: str, name: str):
     ("4", "养老机构护理型床位占比", "%", 50, 55),
     ("5", "城镇新增就业", "人", 75000, None),  # 2024年…7.5万人以上
     ("19", "污水处理率", "%", 97, 97),  # 保持97%以上: no year, holds for both
+    ("8", "专项行动", "项", 18, 18),  # 喀什市…确定的18个专项行动
+    ("23", "老年人人均面积", "平方米", 0.1, 0.1),  # 按照老年人人均不少于0.1平方米的要求
 ])
 def test_targets_as_in_the_plan(bundled, task, name, unit, t2024, t2025):
     ind = one(bundled, task, name)
     assert ind.unit == unit
     assert (ind.target(2024), ind.target(2025)) == (t2024, t2025)
+
+
+def test_garden_city_creations_belong_to_the_counties_the_plan_names(bundled):
+    national = one(bundled, "16", "创建国家园林城市")
+    names = {bundled.unit(code).name for code in national.scope}
+    assert names == {"喀什市", "英吉沙县", "麦盖提县", "叶城县", "疏勒县"}
+    assert one(bundled, "16", "泽普县").scope == ("653124",)
+    assert one(bundled, "21", "国土空间规划报批").scope == "counties"
 
 
 def test_shache_targets_are_its_own(bundled):

@@ -69,6 +69,15 @@ class Config:
     mail: MailSettings = MailSettings()
 
 
+def _address(text: str) -> str:
+    """The address in "Name <address>"; anything else as written (the mailer judges it)."""
+    if "<" in text:
+        address = email.utils.parseaddr(text)[1]
+        if "@" in address:
+            return address
+    return text.strip()
+
+
 def _section(data: dict, name: str, path: Path) -> dict:
     value = data.get(name, {})
     if not isinstance(value, dict):
@@ -93,7 +102,7 @@ def parse_config(data: dict, path: Path) -> Config:
         if isinstance(emails, str):
             emails = [emails]
         # "疏附县发改委 <fzw@example.cn>" and plain addresses alike: keep the address itself
-        emails = [email.utils.parseaddr(str(e))[1] or str(e) for e in emails]
+        emails = [_address(str(e)) for e in emails]
         units[code] = {"name": row.get("name"), "emails": tuple(emails),
                        "kind": row.get("kind")}
     deadlines = {}
