@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test bench docs reference clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python docs/render_pictures.py
+
+reference: $(STAMP)
+	$(BIN)/python -m toolkit.cli.reference README.md
 
 clean:
 	rm -rf $(VENV) outputs/demo
