@@ -68,7 +68,7 @@ def parse_period_arg(text):
 
 
 def handle_errors(func):
-    """Turn library errors into ``Error: message`` and exit code 2."""
+    """Turn library errors into ``Error: Type: message`` and exit code 1 (usage errors are 2)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
