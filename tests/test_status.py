@@ -68,3 +68,11 @@ def test_errors_and_warnings_show_once_validated():
 def test_files_no_unit_could_be_told_for():
     loose = sub(3, "", "2024-07-01T10:00:00+08:00", status="unidentified")
     assert unattributed([loose, sub(1, "653101", "")]) == [loose]
+
+
+def test_an_identical_copy_mailed_before_the_deadline_makes_the_report_on_time():
+    saved = sub(1, "653101", "2024-07-12T09:00:00+08:00", name="saved.xlsx")
+    mailed = sub(2, "653101", "2024-07-09T17:00:00+08:00", status="duplicate")
+    assert rows([saved])["653101"].timeliness == "late"
+    assert rows([saved, mailed])["653101"].timeliness == "on_time"
+    assert rows([saved, mailed])["653101"].file == "saved.xlsx"

@@ -53,7 +53,11 @@ def unit_status(units, submissions: list[Submission], issue_counts: dict,
         current = [s for s in mine if s.status in CURRENT_STATUSES]
         shown = max(current, key=_order) if current else (max(mine, key=_order) if mine else None)
         if taken:
-            first = min(s.sent for s in taken if s.sent) if any(s.sent for s in taken) else None
+            # a byte-identical copy counts for when: the same workbook mailed before the
+            # deadline is on time even if the copy taken in first was saved later
+            copies = taken + [s for s in mine if s.status == "duplicate"]
+            sent = [s.sent for s in copies if s.sent]
+            first = min(sent) if sent else None
             timeliness = "late" if first and _local_date(first) > deadline else "on_time"
         else:
             timeliness = "missing" if today > deadline else "not_yet"
