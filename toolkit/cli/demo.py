@@ -44,9 +44,9 @@ def render_demo(report, seed: int, lang: str) -> str:
     out.append(render([t(f"demo.col.{k}", lang) for k in ("unit", "story", "status")], rows,
                       limits={1: 60}))
     out.append("")
-    counts = "，" if lang == "zh" else ", "
-    counts = counts.join(f"{t(f'collect.status.{s}', lang)} {n}"
-                         for s, n in sorted(report.collect.counts.items()))
+    sep = "，" if lang == "zh" else ", "
+    counts = sep.join(f"{t(f'collect.status.{s}', lang)} {n}"
+                      for s, n in sorted(report.collect.counts.items()))
     received = root / "outputs" / period.code / "received"
     out.append(t("demo.collected", lang, files=len(report.collect.rows), counts=counts,
                  folder=_rel(received, root)))
