@@ -140,6 +140,7 @@ class Gathered:
     issues: tuple[IssueRow, ...]
     previous_period: Period | None = None
     previous_facts: tuple[Fact, ...] = field(default=())
+    figures: dict = field(default_factory=dict)  # indicator -> prefecture.Figure
 
 
 def _text(value) -> str:
@@ -304,4 +305,7 @@ def gather(db_path: str | Path, tasklist, period: Period,
         issues = load_issues(conn, selection.current.values())
         prev = previous_period(conn, period)
         prev_facts = load_facts(conn, prev) if prev is not None else ()
-    return Gathered(period, selection, facts, progress, issues, prev, prev_facts)
+    from toolkit.prefecture import load_figures
+
+    return Gathered(period, selection, facts, progress, issues, prev, prev_facts,
+                    load_figures(db_path, period))

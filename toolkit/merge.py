@@ -106,10 +106,17 @@ def _indicator(tasklist, ind_id):
         return None
 
 
-def _prefecture_row(tasklist, ind, by_indicator, period, thresholds) -> PrefectureRow:
+def _prefecture_row(tasklist, ind, by_indicator, period, thresholds,
+                    figure=None) -> PrefectureRow:
     scope = tasklist.scope_units(ind)
     values = by_indicator.get(ind.id, {})
     reported = aggregate.reported(values)
+    if not scope and figure is not None and figure.actual is not None:
+        # the prefecture reported it itself (toolkit prefecture --import)
+        judged = variance.assess(ind, period, figure.actual, ind.target(period.year),
+                                 thresholds)
+        return PrefectureRow(ind, judged, "reported", 1, 1, int(figure.actual >= 1),
+                             source=f"{figure.file} {figure.cell}".strip())
     if not scope and not values:
         state = "prefecture"
     elif ind.aggregation == "none":
@@ -189,7 +196,8 @@ def build_model(tasklist, gathered: Gathered, thresholds, deadline) -> Consolida
             judged = variance.assess(ind, period, fact.actual, target, thresholds)
         values[(fact.unit_code, fact.indicator)] = UnitValue(fact, judged)
     by_indicator = _by_indicator(gathered.facts)
-    prefecture = tuple(_prefecture_row(tasklist, ind, by_indicator, period, thresholds)
+    prefecture = tuple(_prefecture_row(tasklist, ind, by_indicator, period, thresholds,
+                                       gathered.figures.get(ind.id))
                        for ind in tasklist.indicators)
     scopes = {ind.id: tasklist.scope_units(ind) for ind in tasklist.indicators}
     task_scopes = {task.id: tasklist.task_units(task) for task in tasklist.tasks}

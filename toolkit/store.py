@@ -1,4 +1,5 @@
-"""The workspace's embedded SQLite database: ledger, issues, facts, allocations, mail log.
+"""The workspace's embedded SQLite database: ledger, issues, facts, allocations,
+prefecture figures, mail log.
 
 One schema, created on first use. Modules that own a table (``ledger``,
 ``allocation``, ``facts``, ``mail``) read and write it through a connection
@@ -101,6 +102,14 @@ CREATE TABLE IF NOT EXISTS allocations (
     year INTEGER NOT NULL, indicator TEXT NOT NULL, unit_code TEXT NOT NULL,
     target REAL NOT NULL,
     PRIMARY KEY (year, indicator, unit_code)
+);
+
+-- Figures the prefecture reports itself, for the indicators no unit reports.
+CREATE TABLE IF NOT EXISTS prefecture_figures (
+    period TEXT NOT NULL, indicator TEXT NOT NULL,
+    actual REAL, raw TEXT, note TEXT,   -- raw: as typed; milestones 1 done, 0 not
+    source_file TEXT, cell TEXT,
+    PRIMARY KEY (period, indicator)
 );
 
 -- Every message sent (or written to the outbox).

@@ -10,14 +10,17 @@ Colours that judge a value are real Excel conditional formatting that mirrors
 the configured thresholds, and the prefecture summary computes its ratios with
 formulas that repeat ``variance``'s arithmetic, so a value edited later
 recolours. Text that came from a submission is always written as text; after
-writing, the file is read back with openpyxl and any formula the writer did
-not put there is an error (the last good workbook stays in place).
+writing, the file is read back (its sheet XML scanned; with openpyxl whenever
+the scan is not conclusive) and any formula the writer did not put there is an
+error (the last good workbook stays in place).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +89,8 @@ class UnitStatus:
 @dataclass(frozen=True)
 class PrefectureRow:
     """One indicator at prefecture level. ``state``: ok, missing (nobody reported),
-    not_aggregated (rule none), prefecture (reported by no unit)."""
+    not_aggregated (rule none), prefecture (reported by no unit), reported (reported
+    by no unit, and the prefecture's own figure imported)."""
 
     indicator: object  # model.Indicator
     value: object  # variance.Variance
@@ -94,6 +98,7 @@ class PrefectureRow:
     reported: int
     in_scope: int
     done: int = 0  # milestones: units that reported done
+    source: str = ""  # reported: the file and cell the prefecture's own figure came from
 
 
 @dataclass(frozen=True)
@@ -381,12 +386,91 @@ def check_no_foreign_formulas(path, allowed: dict, untrusted: dict | None = None
     import openpyxl
 
     untrusted = untrusted or {}
+    if _plainly_safe(path, allowed, untrusted):
+        return
     with open(path, "rb") as handle:
         wb = openpyxl.load_workbook(handle, read_only=True)  # streams: big workbooks too
         try:
             _check_cells(wb, allowed, untrusted)
         finally:
             wb.close()
+
+
+# Cells as xlsxwriter writes them: <c r="B7" s="3" t="s">, a formula as the first child.
+_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="[0-9]+")?( t="s")?[^>]*>(<f[\s>/])?')
+# Namespace-prefixed cell or formula elements, which the pattern above does not see.
+_PREFIXED = re.compile(rb":[cf][\s>/]")
+
+
+def _plainly_safe(path, allowed: dict, untrusted: dict) -> bool:
+    """The quick form of the check, for the workbook this module wrote.
+
+    True only when every sheet's XML is in the shape xlsxwriter writes, each
+    formula is one the writer put there and each cell of submitted text is a
+    shared string. Anything else — a cell or formula element the pattern did not
+    account for, a foreign formula, submitted text of another type — gives
+    False, and the full check with openpyxl decides (and words the error).
+    """
+    from toolkit.layout import col_letter
+
+    letters: dict[int, str] = {}
+
+    def refs(cells) -> set[bytes]:
+        out = set()
+        for row, col in cells:
+            if col not in letters:
+                letters[col] = col_letter(col + 1)
+            out.add(f"{letters[col]}{row + 1}".encode())
+        return out
+
+    try:
+        sheets = _worksheet_parts(path)
+        with zipfile.ZipFile(path) as archive:
+            for name, part in sheets:
+                data = archive.read(part)
+                cells = _CELL.findall(data)
+                tags = sum(data.count(b"<c" + end) for end in (b" ", b">", b"/"))
+                formula_tags = sum(data.count(b"<f" + end) for end in (b" ", b">", b"/"))
+                if len(cells) != tags or _PREFIXED.search(data):
+                    return False  # elements the pattern did not account for
+                formulas = {ref for ref, _, formula in cells if formula}
+                if len(formulas) != formula_tags or not formulas <= refs(allowed.get(name, ())):
+                    return False
+                texts = refs(untrusted.get(name, ()))
+                if texts:
+                    shared = {ref for ref, shared, formula in cells if shared and not formula}
+                    if not texts <= shared:
+                        return False
+    except Exception:  # noqa: BLE001 - anything odd: the full check reads it
+        return False
+    return True
+
+
+def _worksheet_parts(path) -> list[tuple[str, str]]:
+    """(sheet name, zip part) of every worksheet (not chartsheet), in workbook order."""
+    import posixpath
+
+    from defusedxml import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    with zipfile.ZipFile(path) as archive:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    found = {r.get("Id"): (str(r.get("Type", "")), r.get("Target"))
+             for r in rels.iter(f"{pkg}Relationship")}
+    out = []
+    for sheet in book.iter(f"{main}sheet"):
+        kind, target = found[sheet.get(f"{rel_ns}id")]
+        if kind.endswith("/chartsheet"):
+            continue
+        if not kind.endswith("/worksheet"):
+            raise ValueError(f"sheet {sheet.get('name')!r} is a {kind}")
+        part = target.lstrip("/") if target.startswith("/") else \
+            posixpath.normpath(f"xl/{target}")
+        out.append((sheet.get("name"), part))
+    return out
 
 
 def _check_cells(wb, allowed: dict, untrusted: dict) -> None:
@@ -453,7 +537,7 @@ def _prefecture(sh: _Sheet, model: Consolidated):
         R = _a1(row, c["ratio"])
         sh.formula(row, c["expected"], f"=IF(AND(ISNUMBER({T}),ISNUMBER({S})),{T}*{S},\"\")",
                    book.num(ind.unit, True), var.expected)
-        if pref.state == "ok":
+        if pref.state in ("ok", "reported"):
             sh.number(row, c["actual"], var.actual, book.num(ind.unit, fractional))
         else:
             sh.text(row, c["actual"], L(f"prefecture.actual.{pref.state}"), cell)
@@ -496,6 +580,8 @@ def _prefecture_note(book, pref) -> str:
     L = book.label
     if pref.state == "prefecture":
         return L("prefecture.why.prefecture")
+    if pref.state == "reported":
+        return L("prefecture.why.reported", source=pref.source)
     if pref.state == "missing":
         return L("prefecture.why.missing")
     if pref.indicator.kind == "milestone":

@@ -16,7 +16,8 @@ import click
 from toolkit import __version__
 from toolkit.errors import ToolkitError
 
-COMMAND_MODULES = ("plan", "templates", "collect", "validate", "merge", "mail", "demo")
+COMMAND_MODULES = ("plan", "templates", "prefecture", "collect", "validate", "merge", "mail",
+                   "demo")
 
 
 class State:
