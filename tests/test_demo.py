@@ -141,6 +141,11 @@ def test_the_consolidated_workbook_reads_back_and_keeps_text_as_text(demo):
     rows = calamine.get_sheet_by_name(t("summary.sheet.submissions")).to_python()
     text = "\n".join(" ".join(str(v) for v in r) for r in rows)
     assert "岳普湖县" in text and "塔什库尔干塔吉克自治县" in text
+    # the lead departments' own figures were imported and are rated
+    prefecture = calamine.get_sheet_by_name(t("summary.sheet.prefecture")).to_python()
+    notes = [str(v) for r in prefecture for v in r if "地区层面指标任务" in str(v)
+             or "牵头部门填报" in str(v)]
+    assert any("地区层面指标2024H1.xlsx" in n for n in notes)
     # the earlier quarter ran first, so the period change sheet has figures
     change = calamine.get_sheet_by_name(t("summary.sheet.change")).to_python()
     assert any(isinstance(v, float) for r in change[4:] for v in r)

@@ -6,7 +6,8 @@ own way (``CAST``: numbers typed as text, an .xls and an .ods save, a renamed
 file, a resubmission, a unit that never reports, a stale template, a value out
 of range, a workbook of another unit, a narrative starting with "=", a late
 reply) and send them back as e-mails; the office collects, validates, writes
-feedback, merges and mails feedback, reminders and the summary.
+feedback, enters the prefecture's own figures, merges and mails feedback,
+reminders and the summary.
 
 When the period has an earlier one in its year (2024H1 has 2024Q1), that one
 is run first with clean replies, so the period-over-period comparison and the
@@ -94,6 +95,7 @@ class DemoReport:
     history: Period | None = None
     allocations: int = 0
     allocation_warnings: int = 0
+    prefecture_figures: int = 0  # figures the prefecture reported itself
     templates: list = field(default_factory=list)
     sent: list = field(default_factory=list)  # Sent
     saved_with: str = ""  # "libreoffice" or "library": what wrote the .xls and .ods
@@ -162,6 +164,17 @@ def allocate(workspace, year: int, seed: int, lang: str):
     export_allocations(workspace.tasklist, year, path, lang=lang)
     fill_allocations(path, propose_allocations(workspace.tasklist, year, seed))
     return import_allocations(path, workspace.db_path, workspace.tasklist, year, lang)
+
+
+def report_prefecture(workspace, period: Period, seed: int, lang: str) -> int:
+    """The lead departments' own figures: export, type, import. Returns how many."""
+    from toolkit.prefecture import export_figures, import_figures
+    from toolkit.simulate import fill_prefecture, prefecture_figures
+
+    path = workspace.root / f"地区层面指标{period.code}.xlsx"
+    export_figures(workspace.tasklist, period, path, lang=lang)
+    fill_prefecture(path, prefecture_figures(workspace.tasklist, period, seed))
+    return len(import_figures(path, workspace.db_path, workspace.tasklist, period, lang))
 
 
 def older_tasklist(tasklist):
@@ -338,6 +351,7 @@ def run_demo(out, period: str | Period = "2024H1", seed: int = 2024, lang: str =
     report.sent, report.saved_with, report.collect, report.validation = _replies(
         workspace, period, templates, CAST, seed, lang)
     report.feedback = write_feedback(workspace, period, lang=lang, report=report.validation)
+    report.prefecture_figures = report_prefecture(workspace, period, seed, lang)
     report.merge = merge(workspace, period, lang=lang)
     after = workspace.deadline(period) + dt.timedelta(days=1)
     report.standing = standing(workspace, period, after)

@@ -236,3 +236,42 @@ def fill_allocations(path: Path, values: dict[tuple[str, str], float]) -> Path:
     with atomic_path(path) as tmp:
         book.save(tmp)
     return path
+
+
+# --- the prefecture's lead departments (地区层面指标) ---------------------------
+
+def prefecture_figures(tasklist, period, seed: int) -> dict[str, object]:
+    """What the lead departments report for the indicators no unit reports."""
+    from toolkit.prefecture import prefecture_indicators
+
+    rng = random.Random(f"{seed}:prefecture:{period.code}")
+    out: dict[str, object] = {}
+    for ind in prefecture_indicators(tasklist):
+        target = ind.target(period.year)
+        if target is None:
+            continue
+        if ind.kind == "milestone":
+            out[ind.id] = "已完成" if rng.random() < period.elapsed else "未完成"
+        elif ind.kind == "cumulative":
+            out[ind.id] = _as_typed(target * period.elapsed * rng.uniform(0.7, 1.2), ind.unit)
+        else:
+            out[ind.id] = _as_typed(target * rng.uniform(0.9, 1.03), ind.unit)
+    return out
+
+
+def fill_prefecture(path: Path, values: dict[str, object]) -> Path:
+    """Type the departments' figures into an exported prefecture workbook."""
+    import openpyxl
+
+    from toolkit.atomic import atomic_path
+    from toolkit.prefecture import FIRST_ROW, _col
+
+    book = openpyxl.load_workbook(path)
+    ws = book.worksheets[0]
+    for row in range(FIRST_ROW, ws.max_row + 1):
+        ind_id = ws.cell(row, 1).value
+        if ind_id is not None and str(ind_id) in values:
+            ws.cell(row, _col("actual")).value = values[str(ind_id)]
+    with atomic_path(path) as tmp:
+        book.save(tmp)
+    return path

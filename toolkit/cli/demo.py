@@ -58,6 +58,8 @@ def render_demo(report, seed: int, lang: str) -> str:
     if report.feedback:
         out.append(t("demo.feedback", lang, count=len(report.feedback),
                      folder=_rel(report.feedback[0].path.parent, root)))
+    if report.prefecture_figures:
+        out.append(t("demo.prefecture", lang, count=report.prefecture_figures))
     merge = report.merge
     out.append(t("demo.merged", lang, count=len(merge.included), **merge.rag))
     if merge.behind:
