@@ -206,3 +206,23 @@ def test_without_libreoffice_the_xls_and_ods_replies_come_from_the_libraries(tmp
     assert status["653124"] in ("valid", "warnings") and status["653125"] in ("valid",
                                                                               "warnings")
     assert report.history is None and report.merge.previous_period is None
+
+
+def test_the_same_seed_gives_the_same_figures_and_another_seed_others(tmp_path, monkeypatch):
+    from toolkit import office
+    from toolkit.demo import run_demo
+
+    monkeypatch.setattr(office, "soffice", lambda: None)
+
+    def figures(root, seed):
+        run_demo(root, "2024H1", seed=seed, history=False)
+        conn = sqlite3.connect(root / "toolkit.db")
+        try:
+            return conn.execute("SELECT unit_code, indicator, actual, status FROM facts "
+                                "ORDER BY unit_code, indicator").fetchall()
+        finally:
+            conn.close()
+
+    first = figures(tmp_path / "a", 7)
+    assert first and first == figures(tmp_path / "b", 7)
+    assert figures(tmp_path / "c", 8) != first

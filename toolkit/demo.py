@@ -13,8 +13,10 @@ When the period has an earlier one in its year (2024H1 has 2024Q1), that one
 is run first with clean replies, so the period-over-period comparison and the
 "a cumulative figure fell" check have something to compare with.
 
-Everything is deterministic for a seed. Nothing is printed here: ``run_demo``
-returns a ``DemoReport`` and the CLI shows it.
+A seed fixes every figure, mistake and date the clerks produce, so the same
+seed gives the same results (the files' bytes still differ: office suites stamp
+the time they save). Nothing is printed here: ``run_demo`` returns a
+``DemoReport`` and the CLI shows it.
 """
 
 from __future__ import annotations
@@ -265,7 +267,7 @@ class _Counties:
         sender = email.utils.formataddr((f"{unit.name}发改委", unit_address(unit.code)))
         out = []
         for copy in range(2 if clerk.twice else 1):
-            message_id = email.utils.make_msgid(f"{clerk.unit}.{tag}.{copy}", DOMAIN)
+            message_id = f"<{clerk.unit}.{self.period.code}.{tag}.{copy + 1}@{DOMAIN}>"
             data = reply(sender, when, subject, name, path.read_bytes(), message_id)
             dest = self.inbox / f"{when:%Y%m%d-%H%M}-{clerk.unit}-{tag}-{copy + 1}.eml"
             dest.write_bytes(data)

@@ -91,7 +91,7 @@ def render_demo(report, seed: int, lang: str) -> str:
               show_default=True, metavar="DIR",
               help="The demo's workspace; emptied first if an earlier demo made it.")
 @click.option("--seed", type=int, default=2024, show_default=True,
-              help="Seed of the simulated clerks: the same seed, the same run.")
+              help="Seed of the simulated clerks: the same seed, the same figures and mistakes.")
 @click.option("--no-history", is_flag=True,
               help="Do not run the period's earlier quarter or half first.")
 @lang_option
