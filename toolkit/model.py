@@ -102,20 +102,34 @@ class TaskList:
     def indicator(self, indicator_id: str) -> Indicator:
         return next(i for i in self.indicators if i.id == indicator_id)
 
+    def _scope(self, scope) -> tuple[tuple[str, ...], frozenset[str]]:
+        """The unit codes ``scope`` covers, in unit order and as a set.
+
+        Kept per list: with a province's or townships' thousand units, working them
+        out again on every call made per-unit loops quadratic.
+        """
+        key = scope if isinstance(scope, str) else tuple(scope)
+        cache = self.__dict__.setdefault("_scopes", {})  # not a field: eq and repr ignore it
+        found = cache.get(key)
+        if found is None:
+            codes = _scope_codes(key, self.units)
+            found = cache[key] = (codes, frozenset(codes))
+        return found
+
     def indicators_for(self, unit_code: str) -> tuple[Indicator, ...]:
         """The indicators the unit reports on, in list order."""
-        return tuple(i for i in self.indicators if unit_code in _scope_codes(i.scope, self.units))
+        return tuple(i for i in self.indicators if unit_code in self._scope(i.scope)[1])
 
     def tasks_for(self, unit_code: str) -> tuple[Task, ...]:
         """The tasks the unit implements, in list order."""
-        return tuple(t for t in self.tasks if unit_code in _scope_codes(t.units, self.units))
+        return tuple(t for t in self.tasks if unit_code in self._scope(t.units)[1])
 
     def scope_units(self, indicator: Indicator) -> tuple[str, ...]:
-        return _scope_codes(indicator.scope, self.units)
+        return self._scope(indicator.scope)[0]
 
     def task_units(self, task: Task) -> tuple[str, ...]:
         """The codes of the units that implement ``task``, in unit order."""
-        return _scope_codes(task.units, self.units)
+        return self._scope(task.units)[0]
 
     def canonical(self) -> dict:
         """The list as plain data in a fixed order (the basis of the fingerprint)."""
