@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -563,13 +564,65 @@ def generate_templates(workspace, period, units=None, out_dir=None, lang=None,
     allocations = unit_allocations(workspace.db_path, period.year)
     sender = workspace.config.mail.sender
     contact = "" if sender.endswith("@localhost") else sender
+    common = {"tasklist": tasklist, "period": period, "lang": lang,
+              "deadline": workspace.deadline(period), "contact": contact,
+              "password": workspace.config.password}
+    jobs = [(out_dir / template_filename(unit, period), unit, allocations.get(unit.code, {}))
+            for unit in chosen]
     written = []
-    for done, unit in enumerate(chosen, start=1):
-        spec = TemplateSpec(tasklist=tasklist, unit=unit, period=period, lang=lang,
-                            allocations=allocations.get(unit.code, {}),
-                            deadline=workspace.deadline(period), contact=contact,
-                            password=workspace.config.password)
-        written.append(write_template(out_dir / template_filename(unit, period), spec))
+    for done, path in enumerate(_write_all(jobs, common), start=1):
+        written.append(path)
         if progress is not None:
             progress(done, len(chosen))
     return written
+
+
+# --- many templates: every core at work ----------------------------------------------
+
+PARALLEL_FROM = 20  # from this many templates on, a pool of processes writes them
+_COMMON: dict = {}  # a pool worker's spec fields shared by every template
+
+
+def _workers(count: int) -> int:
+    if count < PARALLEL_FROM:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on this system
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _init_worker(common: dict) -> None:
+    _COMMON.clear()
+    _COMMON.update(common)
+
+
+def _write_one(job) -> Path:
+    path, unit, allocations = job
+    return write_template(path, TemplateSpec(unit=unit, allocations=allocations, **_COMMON))
+
+
+def _write_all(jobs, common: dict):
+    """Write each (path, unit, allocations) in ``jobs``; yield the paths in job order.
+
+    One process for a few templates; for many, a pool with one worker per core
+    (up to 4), each given the task list once. The files are the same either way.
+    """
+    workers = _workers(len(jobs))
+    if workers == 1:
+        for path, unit, allocations in jobs:
+            yield write_template(path, TemplateSpec(unit=unit, allocations=allocations,
+                                                    **common))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                               initargs=(common,))
+    try:
+        yield from pool.map(_write_one, jobs, chunksize=4)
+    finally:  # on an error (or Ctrl-C) the templates not yet started are not written
+        pool.shutdown(wait=True, cancel_futures=True)
