@@ -30,6 +30,9 @@ from toolkit.safety import Limits, Verdict, check
 
 RECEIVED, QUARANTINE, STAGING = "received", "quarantine", ".incoming"
 READ_BATCH = 64  # files read per sandbox batch: bounds the values held in memory at once
+POOLED_CHECKS_FROM = 64  # from this many files on, the pre-parse checks use every core
+CHECK_AHEAD = 32  # files in a window read ahead of the one being recorded...
+CHECK_AHEAD_BYTES = 32 * 1024 * 1024  # ...and at most this many of their bytes
 ANY_YEAR = range(1900, 3000)  # a claimed period is compared, not limited to the plan years
 
 
@@ -204,6 +207,60 @@ def _refresh(row: CollectRow, sub: ledger.Submission | None) -> CollectRow:
     return _replace(row, status=sub.status, reason=sub.reason)
 
 
+def _read_ahead(run: _Run, conn, items, options: Options):
+    """Each item as (item, bytes, sha, verdict so far, detail, pending check or None).
+
+    With many files the pre-parse checks (pure functions of the bytes) are handed
+    to worker processes a window of files ahead, so that they run on every core
+    while this process hashes, records and stages. Files already in the ledger
+    are not checked again; the same bytes are checked once.
+    """
+    limits = options.limits
+    pool = None
+    if options.workers > 1 and len(items) >= POOLED_CHECKS_FROM:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        methods = multiprocessing.get_all_start_methods()
+        pool = ProcessPoolExecutor(options.workers, mp_context=multiprocessing.get_context(
+            "fork" if "fork" in methods else None))
+    checks: dict[str, object] = {}
+    window: list[tuple] = []
+    previous: list[tuple] = []
+    held = 0
+    try:
+        for item in items:
+            detail, verdict = "", None
+            try:
+                data = item.read(limits.max_bytes + 1)
+            except sources.Unreadable as exc:
+                data, verdict, detail = b"", Verdict("unknown", "unreadable"), str(exc)
+            sha = hashlib.sha256(data).hexdigest()  # over the first max_bytes+1 when too large
+            if pool is not None and verdict is None and sha not in checks \
+                    and ledger.find(conn, run.period.code, sha, item.source) is None:
+                checks[sha] = pool.submit(check, data, limits)
+            window.append((item, data, sha, verdict, detail, checks.get(sha)))
+            held += len(data)
+            if len(window) >= CHECK_AHEAD or held >= CHECK_AHEAD_BYTES:
+                yield from previous  # while the checks of this window are under way
+                previous, window, held = window, [], 0
+        yield from previous
+        yield from window
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _checked(data: bytes, limits: Limits, ahead) -> Verdict:
+    """The verdict a worker worked out, or worked out here (no worker, or it failed)."""
+    if ahead is not None:
+        try:
+            return ahead.result()
+        except Exception:  # noqa: BLE001 - a worker that died: check here, as without one
+            pass
+    return check(data, limits)
+
+
 def _screen(run: _Run, conn, items, options: Options):
     """Hash and check each file; refuse, skip or stage it for reading."""
     limits = options.limits
@@ -211,13 +268,7 @@ def _screen(run: _Run, conn, items, options: Options):
     duplicates = []
     seen: set[str] = set()
     listed: set[tuple[str, str]] = set()
-    for item in items:
-        detail, verdict = "", None
-        try:
-            data = item.read(limits.max_bytes + 1)
-        except sources.Unreadable as exc:
-            data, verdict, detail = b"", Verdict("unknown", "unreadable"), str(exc)
-        sha = hashlib.sha256(data).hexdigest()  # over the first max_bytes+1 when too large
+    for item, data, sha, verdict, detail, ahead in _read_ahead(run, conn, items, options):
         if (sha, item.source) in listed:
             continue  # the very same file reached twice (overlapping paths, a repeated message)
         listed.add((sha, item.source))
@@ -227,7 +278,7 @@ def _screen(run: _Run, conn, items, options: Options):
             run.rows[-1] = _replace(run.rows[-1], reason=run.text("collect.note.already",
                                                                   id=before.id))
             continue
-        verdict = verdict or check(data, limits)
+        verdict = verdict or _checked(data, limits, ahead)
         size = max(len(data), item.size) if verdict.reason == "too_large" else len(data)
         first = ledger.first_with_hash(conn, run.period.code, sha)
         if sha in seen or first is not None and first.status != "rejected":
