@@ -383,11 +383,11 @@ def check_no_foreign_formulas(path, allowed: dict, untrusted: dict | None = None
     """Read ``path`` back with openpyxl: every formula cell must be one the writer put
     there (``allowed``: sheet -> {(row, col)} 0-based), and every cell of submitted text
     (``untrusted``) must hold text. Raise UnsafeWorkbookError otherwise."""
-    import openpyxl
-
     untrusted = untrusted or {}
     if _plainly_safe(path, allowed, untrusted):
         return
+    import openpyxl
+
     with open(path, "rb") as handle:
         wb = openpyxl.load_workbook(handle, read_only=True)  # streams: big workbooks too
         try:
@@ -398,8 +398,10 @@ def check_no_foreign_formulas(path, allowed: dict, untrusted: dict | None = None
 
 # Cells as xlsxwriter writes them: <c r="B7" s="3" t="s">, a formula as the first child.
 _CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="[0-9]+")?( t="s")?[^>]*>(<f[\s>/])?')
-# Namespace-prefixed cell or formula elements, which the pattern above does not see.
-_PREFIXED = re.compile(rb":[cf][\s>/]")
+# Every cell and formula element, to be sure the pattern above saw them all.
+_CELL_TAG = re.compile(rb"<c[\s>/]")
+_FORMULA_TAG = re.compile(rb"<f[\s>/]")
+_PREFIXED = re.compile(rb":[cf][\s>/]")  # <x:c ...>: not the shape xlsxwriter writes
 
 
 def _plainly_safe(path, allowed: dict, untrusted: dict) -> bool:
@@ -424,29 +426,52 @@ def _plainly_safe(path, allowed: dict, untrusted: dict) -> bool:
         return out
 
     try:
-        sheets = _worksheet_parts(path)
         with zipfile.ZipFile(path) as archive:
-            for name, part in sheets:
-                data = archive.read(part)
-                cells = _CELL.findall(data)
-                tags = sum(data.count(b"<c" + end) for end in (b" ", b">", b"/"))
-                formula_tags = sum(data.count(b"<f" + end) for end in (b" ", b">", b"/"))
-                if len(cells) != tags or _PREFIXED.search(data):
-                    return False  # elements the pattern did not account for
-                formulas = {ref for ref, _, formula in cells if formula}
-                if len(formulas) != formula_tags or not formulas <= refs(allowed.get(name, ())):
-                    return False
-                texts = refs(untrusted.get(name, ()))
-                if texts:
-                    shared = {ref for ref, shared, formula in cells if shared and not formula}
-                    if not texts <= shared:
+            for name, part in _worksheet_parts(archive):
+                ok, texts = refs(allowed.get(name, ())), refs(untrusted.get(name, ()))
+                seen: set[bytes] = set()
+                with archive.open(part) as stream:
+                    if not all(_window_safe(w, ok, texts, seen) for w in _windows(stream)):
                         return False
+                if len(seen) != len(texts):
+                    return False
     except Exception:  # noqa: BLE001 - anything odd: the full check reads it
         return False
     return True
 
 
-def _worksheet_parts(path) -> list[tuple[str, str]]:
+def _windows(stream, size: int = 1 << 20):
+    """The part's XML in pieces of about ``size`` bytes, each cut just before a tag."""
+    rest = b""
+    while True:
+        chunk = stream.read(size)
+        if not chunk:
+            if rest:
+                yield rest
+            return
+        rest += chunk
+        cut = rest.rfind(b"<")
+        if cut > 0:
+            yield rest[:cut]
+            rest = rest[cut:]
+
+
+def _window_safe(data: bytes, ok: set, texts: set, seen: set) -> bool:
+    cells = _CELL.findall(data)
+    if len(cells) != len(_CELL_TAG.findall(data)) or _PREFIXED.search(data):
+        return False  # cells the pattern did not account for
+    formulas = [ref for ref, _, formula in cells if formula]
+    if len(formulas) != len(_FORMULA_TAG.findall(data)) or not ok.issuperset(formulas):
+        return False
+    if texts:
+        if not texts.isdisjoint([ref for ref, shared, formula in cells if formula or not shared]):
+            return False
+        seen.update(texts.intersection([ref for ref, shared, formula in cells
+                                        if shared and not formula]))
+    return True
+
+
+def _worksheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     """(sheet name, zip part) of every worksheet (not chartsheet), in workbook order."""
     import posixpath
 
@@ -455,9 +480,8 @@ def _worksheet_parts(path) -> list[tuple[str, str]]:
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
     pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-    with zipfile.ZipFile(path) as archive:
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     found = {r.get("Id"): (str(r.get("Type", "")), r.get("Target"))
              for r in rels.iter(f"{pkg}Relationship")}
     out = []
