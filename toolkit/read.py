@@ -225,16 +225,23 @@ def _decode(value):
     return value
 
 
+def _encode_other(value):
+    """``json.dumps`` hook: only values JSON has no type for (dates, times) come here."""
+    encoded = _encode(value)
+    if encoded is value:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    return encoded
+
+
 def values_to_json(values: WorkbookValues) -> str:
     """Serialise for the store (``workbook_values`` table); dates keep their type."""
     import json
 
     return json.dumps({
         "path": values.path, "properties": values.properties,
-        "sheets": [{"name": s.name, "visible": s.visible,
-                    "rows": [[_encode(v) for v in row] for row in s.rows]}
+        "sheets": [{"name": s.name, "visible": s.visible, "rows": s.rows}
                    for s in values.sheets],
-    }, ensure_ascii=False)
+    }, ensure_ascii=False, default=_encode_other)
 
 
 def values_from_json(text: str) -> WorkbookValues:
@@ -242,6 +249,7 @@ def values_from_json(text: str) -> WorkbookValues:
 
     data = json.loads(text)
     sheets = tuple(SheetValues(s["name"], s["visible"],
-                               tuple(tuple(_decode(v) for v in row) for row in s["rows"]))
+                               tuple(tuple(_decode(v) if isinstance(v, dict) else v for v in row)
+                                     for row in s["rows"]))
                    for s in data["sheets"])
     return WorkbookValues(data["path"], sheets, data.get("properties", {}))
