@@ -19,9 +19,10 @@ def entries() -> dict[str, dict[str, str]]:
     """Every catalogue entry, keyed by message key; duplicate keys are a bug."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: every command starts faster
     merged: dict[str, dict[str, str]] = {}
     for path in sorted(TEXT_DIR.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
         for key, texts in data.items():
             if key in merged:
                 raise KeyError(f"catalogue key {key!r} defined twice ({path.name})")

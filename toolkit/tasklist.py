@@ -38,20 +38,28 @@ def _yaml_load(path: Path, problems: list[Problem]):
     """Parse YAML keeping each mapping's line; a syntax error becomes a Problem."""
     import yaml
 
-    class Loader(yaml.SafeLoader):
-        pass
-
     def construct_mapping(loader, node, deep=False):
         mapping = _LineDict(loader.construct_mapping(node, deep=True))
         mapping.line = node.start_mark.line + 1
         return mapping
 
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    class Loader(yaml.SafeLoader):
+        pass
+
+    class FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present
+        pass
+
+    for cls in (Loader, FastLoader):
+        cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TaskListError([Problem(str(path), 0, f"cannot read the file: {exc.strerror}",
                                      "check the path in toolkit.toml [plan]")]) from exc
+    try:
+        return yaml.load(text, Loader=FastLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError:
+        pass  # parsed again below, so that the message is the same with or without libyaml
     try:
         return yaml.load(text, Loader=Loader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
