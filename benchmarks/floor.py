@@ -1,0 +1,54 @@
+"""The floor: the least any reader must do — open each file's zip, inflate its sheet XML.
+
+``python -m benchmarks.floor DIR`` reads every .xlsx under DIR in one process
+(each ``xl/worksheets/*.xml`` part and ``xl/sharedStrings.xml``, nothing parsed)
+and prints {"files": n, "bytes": inflated bytes, "seconds": time spent reading}
+as JSON. The seconds exclude interpreter start-up: that is the floor the
+stages are compared with.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+
+def is_sheet_part(name: str) -> bool:
+    return (name.startswith("xl/worksheets/") and name.endswith(".xml")) \
+        or name == "xl/sharedStrings.xml"
+
+
+def read_floor(paths) -> tuple[int, int]:
+    """Open each workbook's zip and read its sheet XML; (files read, bytes inflated)."""
+    files = inflated = 0
+    for path in paths:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if is_sheet_part(name):
+                    inflated += len(archive.read(name))
+        files += 1
+    return files, inflated
+
+
+def workbooks(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*.xlsx") if p.is_file())
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m benchmarks.floor DIR", file=sys.stderr)
+        return 2
+    paths = workbooks(Path(argv[0]))
+    start = time.perf_counter()
+    files, inflated = read_floor(paths)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"files": files, "bytes": inflated, "seconds": seconds}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
