@@ -201,8 +201,8 @@ def test_a_formula_in_an_input_cell_is_reported(template, tmp_path):
 
 def test_formulas_cannot_be_checked_in_other_formats(template, tmp_path):
     path = fill(template, tmp_path / "x.xlsx")
-    issue = only(check(path, formulas=None, format="ods"), "I-FORMULA-UNCHECKED")
-    assert issue.severity == "info" and "ods" in issue.message()
+    issue = only(check(path, formulas=None, format="xls"), "I-FORMULA-UNCHECKED")
+    assert issue.severity == "info" and "xls" in issue.message()
 
 
 def test_a_file_from_another_units_address_is_an_error(template, tmp_path):
@@ -441,17 +441,29 @@ def office_files(tmp_path_factory):
 
     source = fill(template, folder / "clerk.xlsx", actual={AMOUNT.id: "1,234"}, edit=formula)
     saved = convert([source], "xlsx", folder / "xlsx")[source]
-    assert saved is not None
-    return saved
+    ods = convert([source], "ods", folder / "ods")[source]
+    assert saved is not None and ods is not None
+    return saved, ods
 
 
 @pytest.mark.libreoffice
 def test_a_formula_saved_by_libreoffice_keeps_its_cached_value_unverified(office_files):
-    found = check(office_files)
+    found = check(office_files[0])
     issue = only(found, "W-FORMULA")
     assert (issue.cell, issue.value) == (actual_cell(UNIT, COUNT.id), "2")
     assert not [i for i in found if i.code == "E-REQUIRED-EMPTY"]
     assert only(found, "W-TEXT-NUMBER").cell == actual_cell(UNIT, AMOUNT.id)
+
+
+@pytest.mark.libreoffice
+def test_a_formula_in_an_ods_save_is_found_too(office_files):
+    from toolkit.ods_formulas import ods_formula_cells
+
+    ods = office_files[1]
+    found = check(ods, formulas=ods_formula_cells(ods), format="ods")
+    issue = only(found, "W-FORMULA")
+    assert (issue.cell, issue.value) == (actual_cell(UNIT, COUNT.id), "2")
+    assert not [i for i in found if i.code == "I-FORMULA-UNCHECKED"]
 
 
 

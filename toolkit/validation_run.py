@@ -21,9 +21,10 @@ from pathlib import Path
 
 from toolkit import issues as iss
 from toolkit import layout, store
+from toolkit.ods_formulas import ods_formula_cells
 from toolkit.periods import Period, parse_period
 
-FORMULA_FORMATS = ("xlsx", "xlsm")
+FORMULA_FORMATS = ("xlsx", "xlsm", "ods")  # .xls: formula cells cannot be told here
 # a formula element is spelled <f ...> or <x:f ...>; a match may be a false alarm, never a miss
 # (two patterns that each start with a literal byte: much faster than one with a class)
 _FORMULA_TAGS = (re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]"))
@@ -265,7 +266,8 @@ def evaluate(workspace, period: Period | str) -> ValidationReport:
         formulas = None
         if fmt in FORMULA_FORMATS:
             path = stored_file(workspace, sub.stored_path)
-            formulas = formula_cells(path) if path is not None else None
+            scan = ods_formula_cells if fmt == "ods" else formula_cells
+            formulas = scan(path) if path is not None else None
             if formulas is None:
                 formulas = frozenset()  # the stored copy is gone or unreadable: nothing to flag
         ctx = Context(period=period, tasklist=tasklist, fingerprint=fingerprint,
