@@ -117,6 +117,9 @@ def test_values_round_trip(conn):
     ledger.store_values(conn, recorded.id, values_to_json(values))
     assert ledger.load_values(conn, recorded.id) == values
     assert ledger.load_values(conn, 999) is None
+    with_formulas = WorkbookValues("y.xlsx", values.sheets, {}, frozenset({("S", "B2")}))
+    ledger.store_values(conn, recorded.id, values_to_json(with_formulas))
+    assert ledger.load_values(conn, recorded.id).formulas == {("S", "B2")}
 
 
 def test_issue_counts(conn):

@@ -43,6 +43,8 @@ class WorkbookValues:
     path: str
     sheets: tuple[SheetValues, ...]
     properties: dict = field(default_factory=dict)  # custom document properties (text)
+    # (sheet, A1) of the cells holding a formula; None: not looked for, or not checkable
+    formulas: frozenset | None = None
 
     def sheet(self, name: str) -> SheetValues | None:
         return next((s for s in self.sheets if s.name == name), None)
@@ -77,6 +79,16 @@ def read_values(path: str | Path) -> WorkbookValues:
     finally:
         workbook.close()
     return WorkbookValues(str(path), tuple(sheets), read_custom_properties(path))
+
+
+def read_submission(path: str | Path) -> WorkbookValues:
+    """``read_values`` and the cells holding a formula (``toolkit.formulas``): what collect
+    keeps of a received workbook, read once."""
+    from dataclasses import replace
+
+    from toolkit.formulas import formula_cells
+
+    return replace(read_values(path), formulas=formula_cells(path))
 
 
 def read_custom_properties(path: str | Path) -> dict[str, str]:
@@ -237,10 +249,12 @@ def values_to_json(values: WorkbookValues) -> str:
     """Serialise for the store (``workbook_values`` table); dates keep their type."""
     import json
 
+    formulas = None if values.formulas is None else sorted(values.formulas)
     return json.dumps({
         "path": values.path, "properties": values.properties,
         "sheets": [{"name": s.name, "visible": s.visible, "rows": s.rows}
                    for s in values.sheets],
+        "formulas": formulas,
     }, ensure_ascii=False, default=_encode_other)
 
 
@@ -252,4 +266,6 @@ def values_from_json(text: str) -> WorkbookValues:
                                tuple(tuple(_decode(v) if isinstance(v, dict) else v for v in row)
                                      for row in s["rows"]))
                    for s in data["sheets"])
-    return WorkbookValues(data["path"], sheets, data.get("properties", {}))
+    formulas = data.get("formulas")
+    return WorkbookValues(data["path"], sheets, data.get("properties", {}),
+                          None if formulas is None else frozenset(map(tuple, formulas)))

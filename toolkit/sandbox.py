@@ -7,7 +7,7 @@ each worker caps its address space (``RLIMIT_AS``) and every file has a
 time-out. A worker that crashes, runs out of memory or overruns is killed and
 replaced; its file gets a ``ReadResult`` saying why, and the other files go on.
 
-The reader is a parameter (``reader=``, default ``toolkit.read.read_values``):
+The reader is a parameter (``reader=``, default ``toolkit.read.read_submission``):
 any callable taking a path and returning the values. On Linux workers are
 forked, so any callable works; where only ``spawn`` exists it must be a
 module-level function.
@@ -46,9 +46,9 @@ class ReadResult:
 
 
 def _default_reader(path):
-    from toolkit.read import read_values
+    from toolkit.read import read_submission
 
-    return read_values(path)
+    return read_submission(path)
 
 
 def _address_space() -> int:

@@ -13,22 +13,14 @@ for formulas in input cells (values alone cannot show a formula).
 from __future__ import annotations
 
 import email.utils
-import posixpath
-import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolkit import issues as iss
 from toolkit import layout, store
-from toolkit.ods_formulas import ods_formula_cells
+from toolkit.formulas import FORMATS, formula_cells
 from toolkit.periods import Period, parse_period
 
-FORMULA_FORMATS = ("xlsx", "xlsm", "ods")  # .xls: formula cells cannot be told here
-# a formula element is spelled <f ...> or <x:f ...>; a match may be a false alarm, never a miss
-# (two patterns that each start with a literal byte: much faster than one with a class)
-_FORMULA_TAGS = (re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]"))
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -147,74 +139,6 @@ def load_history(conn, period: Period) -> dict[str, dict[str, tuple[tuple[str, f
         for ind, pairs in by_ind.items()} for unit, by_ind in history.items()}
 
 
-# --- formulas in the stored file ------------------------------------------------
-
-def formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
-    """(sheet name, A1) of every cell holding a formula in an .xlsx/.xlsm; None if unreadable.
-
-    The stored copy passed collect's safety checks; the XML is still parsed with
-    defusedxml, streaming, and any failure means "could not check". A sheet with
-    no formula element in it is only checked to be well-formed, at C speed.
-    """
-    from defusedxml import ElementTree
-
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-    pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-    try:
-        with zipfile.ZipFile(path) as archive:
-            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-            targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{pkg}Relationship")}
-            found = set()
-            for sheet in book.iter(f"{main}sheet"):
-                target = targets.get(sheet.get(f"{rel_ns}id"), "")
-                part = target.lstrip("/") if target.startswith("/") else \
-                    posixpath.normpath(f"xl/{target}")
-                if part not in archive.namelist():
-                    continue
-                if not _may_hold_formulas(archive, part):
-                    continue
-                with archive.open(part) as stream:
-                    cell = None
-                    for event, element in ElementTree.iterparse(stream, events=("start", "end")):
-                        if event == "start" and element.tag == f"{main}c":
-                            cell = element.get("r")
-                        elif event == "end" and element.tag == f"{main}f" and cell:
-                            found.add((sheet.get("name"), cell))
-                        elif event == "end" and element.tag == f"{main}row":
-                            element.clear()
-            return frozenset(found)
-    except Exception:  # noqa: BLE001 - damaged or odd file: the check could not be made
-        return None
-
-
-def _may_hold_formulas(archive: zipfile.ZipFile, part: str) -> bool:
-    """Whether a sheet part may hold a formula element: when not, the full parse is skipped.
-
-    A byte search, and one pass of expat without callbacks (C speed, nothing built)
-    so that malformed XML still raises as the full parse would. UTF-16 parts, where
-    the byte search does not apply, always get the full parse.
-    """
-    import xml.parsers.expat
-
-    parser = xml.parsers.expat.ParserCreate()
-    tail = b""
-    with archive.open(part) as stream:
-        chunk = stream.read(_CHUNK)
-        if chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:4]:
-            return True
-        while chunk:
-            window = tail + chunk
-            if any(tag.search(window) for tag in _FORMULA_TAGS):
-                return True
-            parser.Parse(chunk, False)
-            tail = chunk[-2:]
-            chunk = stream.read(_CHUNK)
-    parser.Parse(b"", True)
-    return False
-
-
 def stored_file(workspace, stored_path: str) -> Path | None:
     """The stored copy of a submission (paths in the ledger may be workspace-relative)."""
     if not stored_path:
@@ -264,10 +188,11 @@ def evaluate(workspace, period: Period | str) -> ValidationReport:
                             file=sub.original_name)
         fmt = _format_of(sub)
         formulas = None
-        if fmt in FORMULA_FORMATS:
-            path = stored_file(workspace, sub.stored_path)
-            scan = ods_formula_cells if fmt == "ods" else formula_cells
-            formulas = scan(path) if path is not None else None
+        if fmt in FORMATS:
+            formulas = values.formulas  # found by collect's reader, beside the values
+            if formulas is None:  # a record from before that: look in the stored copy
+                path = stored_file(workspace, sub.stored_path)
+                formulas = formula_cells(path, fmt) if path is not None else None
             if formulas is None:
                 formulas = frozenset()  # the stored copy is gone or unreadable: nothing to flag
         ctx = Context(period=period, tasklist=tasklist, fingerprint=fingerprint,

@@ -1,4 +1,5 @@
-"""Formula cells of an .ods, found in its content.xml (written here with odfpy)."""
+"""Formula cells of an .ods, found in its content.xml (written here with odfpy); the
+choice of scanner by format."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from odf.opendocument import OpenDocumentSpreadsheet
 from odf.table import Table, TableCell, TableRow
 from odf.text import P
 
-from toolkit.ods_formulas import ods_formula_cells
+from toolkit.formulas import formula_cells, ods_formula_cells
 
 
 def ods(path, sheets):
@@ -70,3 +71,12 @@ def test_a_file_without_formulas_and_a_broken_one(tmp_path):
         archive.writestr("content.xml", "<not-closed")
     assert ods_formula_cells(broken) is None
     assert ods_formula_cells(tmp_path / "missing.ods") is None
+
+
+def test_the_scanner_follows_the_format(tmp_path):
+    path = ods(tmp_path / "e.ods", {"S": [[("=", "1", 1)]]})
+    assert formula_cells(path) == {("S", "A1")}
+    copy = tmp_path / "e.bin"
+    copy.write_bytes(path.read_bytes())
+    assert formula_cells(copy, "ods") == {("S", "A1")}
+    assert formula_cells(copy) is None and formula_cells(path, "xls") is None

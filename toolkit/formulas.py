@@ -1,0 +1,138 @@
+"""Which cells of a workbook hold a formula: (sheet name, A1), never evaluated.
+
+Formulas in submissions are never trusted: validation reports a formula in an
+input cell and treats its cached value as unverified. This finds them, in the
+sheet XML of an .xlsx/.xlsm and in the content.xml of an .ods (OpenDocument
+marks a formula cell with ``table:formula``; repeated rows and cells count for
+position). An .xls cannot be checked here (None).
+
+The file passed collect's safety checks; the XML is still parsed with
+defusedxml, streaming, and any failure means "could not check" (None). Collect
+runs this in its reader processes, beside the values, so no later stage opens
+the workbook again.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from pathlib import Path
+
+from toolkit.layout import a1
+
+FORMATS = ("xlsx", "xlsm", "ods")
+# a formula element is spelled <f ...> or <x:f ...>; a match may be a false alarm, never a miss
+# (two patterns that each start with a literal byte: much faster than one with a class)
+_FORMULA_TAGS = (re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]"))
+_CHUNK = 1 << 20
+TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_T = "{" + TABLE + "}"
+MAX_COLUMNS = 16384  # a repeated formula cell or row counts at most this far (Excel's size)
+MAX_ROWS = 1048576
+
+
+def formula_cells(path: str | Path, fmt: str = "") -> frozenset[tuple[str, str]] | None:
+    """The formula cells of the workbook at ``path`` (format from ``fmt``, else the suffix);
+    None when it cannot be checked (an .xls, or a file that will not parse)."""
+    fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
+    if fmt in ("xlsx", "xlsm"):
+        return xlsx_formula_cells(path)
+    if fmt == "ods":
+        return ods_formula_cells(path)
+    return None
+
+
+def xlsx_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
+    """(sheet name, A1) of every cell holding a formula in an .xlsx/.xlsm; None if unreadable.
+
+    A sheet with no formula element in it is only checked to be well-formed, at C speed.
+    """
+    from defusedxml import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{pkg}Relationship")}
+            found = set()
+            for sheet in book.iter(f"{main}sheet"):
+                target = targets.get(sheet.get(f"{rel_ns}id"), "")
+                part = target.lstrip("/") if target.startswith("/") else \
+                    posixpath.normpath(f"xl/{target}")
+                if part not in archive.namelist():
+                    continue
+                if not _may_hold_formulas(archive, part):
+                    continue
+                with archive.open(part) as stream:
+                    cell = None
+                    for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+                        if event == "start" and element.tag == f"{main}c":
+                            cell = element.get("r")
+                        elif event == "end" and element.tag == f"{main}f" and cell:
+                            found.add((sheet.get("name"), cell))
+                        elif event == "end" and element.tag == f"{main}row":
+                            element.clear()
+            return frozenset(found)
+    except Exception:  # noqa: BLE001 - damaged or odd file: the check could not be made
+        return None
+
+
+def _may_hold_formulas(archive: zipfile.ZipFile, part: str) -> bool:
+    """Whether a sheet part may hold a formula element: when not, the full parse is skipped.
+
+    A byte search, and one pass of expat without callbacks (C speed, nothing built)
+    so that malformed XML still raises as the full parse would. UTF-16 parts, where
+    the byte search does not apply, always get the full parse.
+    """
+    import xml.parsers.expat
+
+    parser = xml.parsers.expat.ParserCreate()
+    tail = b""
+    with archive.open(part) as stream:
+        chunk = stream.read(_CHUNK)
+        if chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:4]:
+            return True
+        while chunk:
+            window = tail + chunk
+            if any(tag.search(window) for tag in _FORMULA_TAGS):
+                return True
+            parser.Parse(chunk, False)
+            tail = chunk[-2:]
+            chunk = stream.read(_CHUNK)
+    parser.Parse(b"", True)
+    return False
+
+
+def ods_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
+    """(sheet, A1) of every formula cell in the .ods at ``path``; None if unreadable."""
+    from defusedxml import ElementTree
+
+    found: set[tuple[str, str]] = set()
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as stream:
+            sheet, row, col, columns = "", 0, 0, []
+            for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+                tag = element.tag
+                if event == "start":
+                    if tag == f"{_T}table":
+                        sheet, row = element.get(f"{_T}name", ""), 0
+                    elif tag == f"{_T}table-row":
+                        col, columns = 0, []
+                    elif tag in (f"{_T}table-cell", f"{_T}covered-table-cell"):
+                        repeat = int(element.get(f"{_T}number-columns-repeated", "1"))
+                        if element.get(f"{_T}formula") is not None:
+                            columns += range(col, min(col + repeat, MAX_COLUMNS))
+                        col += repeat
+                elif tag == f"{_T}table-row":
+                    repeat = int(element.get(f"{_T}number-rows-repeated", "1"))
+                    for offset in range(min(repeat, MAX_ROWS) if columns else 0):
+                        found.update((sheet, a1(row + offset + 1, c + 1)) for c in columns)
+                    row += repeat
+                    element.clear()
+    except Exception:  # noqa: BLE001 - damaged or odd file: the check could not be made
+        return None
+    return frozenset(found)
