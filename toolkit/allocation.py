@@ -131,7 +131,8 @@ def export_allocations(tasklist: TaskList, year: int, path, lang: str = "zh",
     is prefilled with the prefecture target, the only value that adds up.
     """
     from toolkit.atomic import atomic_path
-    from toolkit.template import COLOURS, open_workbook, value_kind
+    from toolkit.template import CELL_BORDER as border
+    from toolkit.template import COLOURS, office_formats, open_workbook, value_kind
 
     existing = existing or {}
     split, other = split_indicators(tasklist)
@@ -140,16 +141,9 @@ def export_allocations(tasklist: TaskList, year: int, path, lang: str = "zh",
     with atomic_path(path) as tmp:
         workbook = open_workbook(tmp)
         ws = workbook.add_worksheet(t("alloc.sheet", lang))
-        border = {"border": 1, "border_color": "#808080", "valign": "vcenter"}
         fmt = {
-            "title": workbook.add_format({"bold": True, "font_size": 14}),
-            "hint": workbook.add_format({"italic": True, "font_color": "#595959"}),
-            "label": workbook.add_format({**border, "bold": True}),
-            "header": workbook.add_format({**border, "bold": True, "align": "center",
-                                           "text_wrap": True, "bg_color": COLOURS["header"]}),
+            **office_formats(workbook),
             "section": workbook.add_format({"bold": True}),
-            "text": workbook.add_format({**border, "text_wrap": True}),
-            "center": workbook.add_format({**border, "align": "center"}),
             "number": workbook.add_format({**border, "num_format": "#,##0.####"}),
             "input": workbook.add_format({**border, "locked": False, "num_format": "#,##0.####",
                                           "bg_color": COLOURS["input"]}),

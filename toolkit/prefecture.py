@@ -53,7 +53,8 @@ def export_figures(tasklist: TaskList, period: Period, path, lang: str = "zh",
                    existing: dict[str, Figure] | None = None) -> Path:
     """Write the prefecture-level indicators of ``period`` to fill in (atomically)."""
     from toolkit.atomic import atomic_path
-    from toolkit.template import COLOURS, number_format, open_workbook
+    from toolkit.template import CELL_BORDER as border
+    from toolkit.template import COLOURS, number_format, office_formats, open_workbook
 
     existing = existing or {}
     path = Path(path)
@@ -61,15 +62,8 @@ def export_figures(tasklist: TaskList, period: Period, path, lang: str = "zh",
     with atomic_path(path) as tmp:
         book = open_workbook(tmp)
         ws = book.add_worksheet(t("prefecture.sheet", lang))
-        border = {"border": 1, "border_color": "#808080", "valign": "vcenter"}
         fmt = {
-            "title": book.add_format({"bold": True, "font_size": 14}),
-            "hint": book.add_format({"italic": True, "font_color": "#595959"}),
-            "label": book.add_format({**border, "bold": True}),
-            "header": book.add_format({**border, "bold": True, "align": "center",
-                                       "text_wrap": True, "bg_color": COLOURS["header"]}),
-            "text": book.add_format({**border, "text_wrap": True}),
-            "center": book.add_format({**border, "align": "center"}),
+            **office_formats(book),
             "input": book.add_format({**border, "locked": False, "text_wrap": True,
                                       "bg_color": COLOURS["input"]}),
         }

@@ -35,6 +35,7 @@ WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
 COLOURS = {"input": "#DDEBF7", "locked": "#F2F2F2", "header": "#D9D9D9",
            "error": "#FFC7CE", "warning": "#FFEB9C"}
 MARKS = ("error", "warning")
+CELL_BORDER = {"border": 1, "border_color": "#808080", "valign": "vcenter"}
 # Units of measure counted in whole numbers; anything else with a unit gets 2 decimals.
 COUNT_UNITS = frozenset("个 所 户 人 人次 条 套 片 项 家 座 处 辆 间 栋 名 次 张 场 台 宗".split())
 TEXT_MAX = {"note": 500, "progress": 1000, "problems": 1000, "next_steps": 1000}
@@ -126,7 +127,7 @@ class _Styles:
         self.workbook = workbook
         self.props: dict[str, dict] = {}
         self.formats: dict = {}
-        border = {"border": 1, "border_color": "#808080", "valign": "vcenter"}
+        border = CELL_BORDER
         locked = {**border, "locked": True}
         grey = {**locked, "bg_color": COLOURS["locked"], "pattern": 1}
         inp = {**border, "locked": False, "bg_color": COLOURS["input"], "pattern": 1}
@@ -472,6 +473,20 @@ def open_workbook(path):
     import xlsxwriter
 
     return xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, "in_memory": True})
+
+
+def office_formats(workbook) -> dict:
+    """The formats of the office's own workbooks (allocation, prefecture figures): title,
+    hint, label, header, text and centred cells; each workbook adds its own inputs."""
+    return {
+        "title": workbook.add_format({"bold": True, "font_size": 14}),
+        "hint": workbook.add_format({"italic": True, "font_color": "#595959"}),
+        "label": workbook.add_format({**CELL_BORDER, "bold": True}),
+        "header": workbook.add_format({**CELL_BORDER, "bold": True, "align": "center",
+                                       "text_wrap": True, "bg_color": COLOURS["header"]}),
+        "text": workbook.add_format({**CELL_BORDER, "text_wrap": True}),
+        "center": workbook.add_format({**CELL_BORDER, "align": "center"}),
+    }
 
 
 def build_template(workbook, spec: TemplateSpec, prefill: Prefill | None = None) -> BuiltTemplate:
