@@ -1,10 +1,9 @@
 """Save a filled workbook as .xls or .ods, the way a clerk's "Save as" does.
 
-Through LibreOffice when it is installed (the real client); otherwise with
-libraries that write those formats (xlwt for .xls, odfpy for .ods), keeping
-every sheet's values and which sheets are hidden. Either way the copy holds
-values only: formulas, validation and styles are left behind, as they are by
-many a real "Save as".
+Through LibreOffice when it is installed (the real client, which keeps what its
+format can hold); otherwise with libraries that write those formats (xlwt for
+.xls, odfpy for .ods), keeping every sheet's values and which sheets are
+hidden, and nothing else: formulas, validation and styles are left behind.
 """
 
 from __future__ import annotations

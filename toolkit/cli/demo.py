@@ -105,8 +105,9 @@ def demo(state, period, out, seed, no_history):
     and .ods saves, a renamed file, a resubmission, a unit that never reports, a
     stale template, a value out of range, another unit's workbook, a narrative
     starting with "=", a late reply, replies as .eml), then collects, validates,
-    writes feedback, merges, and writes feedback, reminders and the summary to
-    the outbox. Nothing is sent. Prints what happened and the workbooks to open.
+    writes feedback, enters the prefecture's own figures, merges, and writes
+    feedback, reminders and the summary to the outbox. Nothing is sent. Prints
+    what happened and the workbooks to open.
 
     \b
     Examples:
