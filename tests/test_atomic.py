@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from toolkit.atomic import atomic_path, write_text
+from toolkit.atomic import atomic_path, write_bytes, write_text
 
 
 def test_a_written_file_has_the_permissions_of_any_new_file(tmp_path):
@@ -29,3 +29,14 @@ def test_a_failure_keeps_the_last_good_file_and_leaves_no_part_behind(tmp_path):
             raise RuntimeError("writer failed")
     assert dest.read_text() == "last good"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx"]
+
+
+def test_a_copy_that_need_not_be_durable_is_still_atomic_and_readable(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = write_bytes(tmp_path / "copy.xlsx", b"received", durable=False)
+    finally:
+        os.umask(old)
+    assert path.read_bytes() == b"received"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.xlsx"]

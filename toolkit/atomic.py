@@ -18,16 +18,22 @@ def _umask() -> int:
     return mask
 
 
-def _settle(path: str) -> None:
-    """Give the finished file the permissions of any new file, and flush it to disk."""
+def _settle(path: str, durable: bool) -> None:
+    """Give the finished file the permissions of any new file; flush it to disk if durable."""
     os.chmod(path, 0o666 & ~_umask())  # mkstemp makes 0600: colleagues could not open it
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
+    if durable:
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
 
 
 @contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike):
-    """Yield a temporary path in ``dest``'s folder; on success rename it over ``dest``."""
+def atomic_path(dest: str | os.PathLike, durable: bool = True):
+    """Yield a temporary path in ``dest``'s folder; on success rename it over ``dest``.
+
+    ``durable=False`` skips the flush to disk: for copies of files that are still
+    where they came from (collect's received copies), where a flush per file would
+    cost more than all the rest of taking a thousand files in.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix + ".part",
@@ -35,7 +41,7 @@ def atomic_path(dest: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
-        _settle(tmp)
+        _settle(tmp, durable)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -43,8 +49,8 @@ def atomic_path(dest: str | os.PathLike):
         raise
 
 
-def write_bytes(dest: str | os.PathLike, data: bytes) -> Path:
-    with atomic_path(dest) as tmp:
+def write_bytes(dest: str | os.PathLike, data: bytes, durable: bool = True) -> Path:
+    with atomic_path(dest, durable) as tmp:
         tmp.write_bytes(data)
     return Path(dest)
 

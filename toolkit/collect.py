@@ -138,7 +138,7 @@ class _Run:
         if isinstance(content, Path):
             os.replace(content, dest)
         elif content is not None and not dest.exists():
-            write_bytes(dest, content)
+            write_bytes(dest, content, durable=False)  # a copy: the original is kept where it is
         if where == QUARANTINE and item is not None:
             note = "\n".join([why, item.original_name, item.source, f"sha256 {sha}"]) + "\n"
             write_text(dest.with_name(dest.name + ".txt"), note)
@@ -290,7 +290,7 @@ def _screen(run: _Run, conn, items, options: Options):
             _reject(run, conn, item, sha, size, verdict, keep, detail or verdict.detail)
             continue
         staged = run.folder / STAGING / f"{sha[:12]}.{verdict.extension}"
-        write_bytes(staged, data)
+        write_bytes(staged, data, durable=False)  # the original is still where it came from
         pending.append(_Pending(item, sha, verdict, staged))
     return pending, duplicates
 
