@@ -129,3 +129,48 @@ def test_the_command(tmp_path):
     both = runner.invoke(main, ["-w", str(root), "prefecture", "-p", "2024H1",
                                 "--import", str(out), "--export", str(out)])
     assert both.exit_code == 2 and t("prefecture.cli.both") in both.output
+
+
+def test_a_fraction_for_a_percent_and_a_row_twice_are_refused(ws, tmp_path):
+    plan = ws.tasklist
+    path = export_figures(plan, H1, tmp_path / "地区.xlsx")
+    share = next(i for i in prefecture_indicators(plan) if i.is_percent
+                 and max(v or 0 for _, v in i.targets) > 1)
+    count = next(i for i in prefecture_indicators(plan) if i.kind != "milestone"
+                 and not i.is_percent)
+    fill(path, {share.id: 0.85})
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[0]
+    extra = sheet.max_row + 1
+    sheet.cell(extra, 1).value = count.id
+    sheet.cell(extra, _col("actual")).value = 7
+    book.save(path)
+    with pytest.raises(WorkbookError) as info:
+        import_figures(path, ws.db_path, plan, H1)
+    message = str(info.value)
+    assert "0.85" in message and "85" in message
+    assert f"A{extra}" in message and f"A{rows_by_id(sheet)[count.id]}" in message
+
+
+def test_a_note_without_a_figure_is_kept_and_figures_export_again_as_numbers(ws, tmp_path):
+    plan = ws.tasklist
+    path = export_figures(plan, H1, tmp_path / "地区.xlsx")
+    count = next(i for i in prefecture_indicators(plan) if i.kind != "milestone")
+    waiting = next(i for i in prefecture_indicators(plan) if i.id != count.id)
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[0]
+    rows = rows_by_id(sheet)
+    sheet.cell(rows[count.id], _col("actual")).value = "1,225"
+    sheet.cell(rows[waiting.id], _col("note")).value = "统计局数据7月底发布"
+    book.save(path)
+    stored = import_figures(path, ws.db_path, plan, H1)
+    assert stored[waiting.id].actual is None and stored[waiting.id].note == "统计局数据7月底发布"
+    again = export_figures(plan, H1, tmp_path / "again.xlsx", existing=load_figures(ws.db_path,
+                                                                                    H1))
+    sheet = openpyxl.load_workbook(again).worksheets[0]
+    value = sheet.cell(rows[count.id], _col("actual"))
+    assert value.value == 1225 and value.data_type == "n"
+    assert sheet.cell(rows[waiting.id], _col("note")).value == "统计局数据7月底发布"
+    assert sheet.cell(rows[waiting.id], _col("actual")).value is None
+    report = merge(ws, H1)
+    assert report.path.exists()  # a note alone leaves the indicator at 地区层面, unrated

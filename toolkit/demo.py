@@ -170,13 +170,13 @@ def allocate(workspace, year: int, seed: int, lang: str):
 
 def report_prefecture(workspace, period: Period, seed: int, lang: str) -> int:
     """The lead departments' own figures: export, type, import. Returns how many."""
-    from toolkit.prefecture import export_figures, import_figures
+    from toolkit.prefecture import export_figures, import_figures, reported
     from toolkit.simulate import fill_prefecture, prefecture_figures
 
     path = workspace.root / f"地区层面指标{period.code}.xlsx"
     export_figures(workspace.tasklist, period, path, lang=lang)
     fill_prefecture(path, prefecture_figures(workspace.tasklist, period, seed))
-    return len(import_figures(path, workspace.db_path, workspace.tasklist, period, lang))
+    return reported(import_figures(path, workspace.db_path, workspace.tasklist, period, lang))
 
 
 def older_tasklist(tasklist):

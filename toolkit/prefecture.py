@@ -38,6 +38,11 @@ class Figure:
     cell: str = ""
 
 
+def reported(figures: dict[str, Figure]) -> int:
+    """How many of ``figures`` hold a value (a note alone is no figure)."""
+    return sum(1 for f in figures.values() if f.actual is not None)
+
+
 def prefecture_indicators(tasklist: TaskList) -> list[Indicator]:
     """The indicators no reporting unit has in its template, in list order."""
     return [i for i in tasklist.indicators if not tasklist.scope_units(i)]
@@ -94,10 +99,12 @@ def export_figures(tasklist: TaskList, period: Period, path, lang: str = "zh",
             actual_fmt = book.add_format({**border, "locked": False,
                                           "num_format": number_format(ind.unit),
                                           "bg_color": COLOURS["input"]})
-            if before is not None and before.raw:
+            if before is None or before.actual is None:
+                ws.write_blank(row, 6, None, actual_fmt)
+            elif ind.kind == "milestone":
                 ws.write_string(row, 6, before.raw, actual_fmt)
             else:
-                ws.write_blank(row, 6, None, actual_fmt)
+                ws.write_number(row, 6, before.actual, actual_fmt)
             ws.write_string(row, 7, before.note if before else "", fmt["input"])
             if ind.kind == "milestone":
                 ws.data_validation(row, 6, row, 6, {
@@ -164,6 +171,7 @@ def read_figures(path, tasklist: TaskList, period: Period,
                cell=layout.a1(PERIOD_ROW, 2)))
     wanted = {i.id: i for i in prefecture_indicators(tasklist)}
     figures: dict[str, Figure] = {}
+    rows: dict[str, str] = {}  # indicator -> the A1 cell of its first row
     problems = []
     for row in range(FIRST_ROW, sheet.max_row + 1):
         ind_id = _text(sheet.get(row, _col("id")))
@@ -175,9 +183,16 @@ def read_figures(path, tasklist: TaskList, period: Period,
             problems.append(t("prefecture.err.indicator", lang, cell=layout.a1(row, 1),
                               id=ind_id))
             continue
+        if ind_id in rows:
+            problems.append(t("prefecture.err.twice", lang, cell=layout.a1(row, 1), id=ind_id,
+                              first=rows[ind_id]))
+            continue
+        rows[ind_id] = layout.a1(row, 1)
         raw = sheet.get(row, _col("actual"))
         note = _text(sheet.get(row, _col("note")))
         if raw is None or _text(raw) == "":
+            if note:  # an explanation without a figure yet: kept, and exported again
+                figures[ind.id] = Figure(ind.id, None, "", note, path.name, cell)
             continue
         if ind.kind == "milestone":
             if _text(raw) not in layout.MILESTONE_VALUES:
@@ -194,6 +209,13 @@ def read_figures(path, tasklist: TaskList, period: Period,
             if reading.value < 0 or (ind.is_percent and reading.value > 100):
                 problems.append(t("prefecture.err.range", lang, cell=cell,
                                   value=format_number(reading.value)))
+                continue
+            targets = [v for _, v in ind.targets if v is not None]
+            if ind.is_percent and 0 < reading.value < 1 and max(targets, default=0) > 1:
+                # 85% typed into a percent-formatted cell is stored as 0.85
+                problems.append(t("prefecture.err.fraction", lang, cell=cell,
+                                  value=format_number(reading.value),
+                                  meant=format_number(reading.value * 100)))
                 continue
             actual = reading.value
         figures[ind.id] = Figure(ind.id, actual, _text(raw), note, path.name, cell)

@@ -47,11 +47,11 @@ def prefecture(state, period, export_path, import_path):
         return
     if import_path:
         stored = figures.import_figures(import_path, workspace.db_path, plan, period, lang)
-        click.echo(t("prefecture.cli.imported", lang, count=len(stored), total=total,
+        click.echo(t("prefecture.cli.imported", lang, count=figures.reported(stored), total=total,
                      period=period.code))
         return
     stored = figures.load_figures(workspace.db_path, period)
-    click.echo(t("prefecture.cli.stored", lang, period=period.code, count=len(stored),
+    click.echo(t("prefecture.cli.stored", lang, period=period.code, count=figures.reported(stored),
                  total=total))
 
 
