@@ -301,6 +301,21 @@ def test_a_neighbours_later_mail_does_not_replace_the_units_own_report(ws, tmp_p
     assert row.status == "received"
 
 
+def test_a_file_collected_before_shows_what_became_of_it_since(ws, tmp_path):
+    forwarded = message("shule@example.cn", july(8),
+                        [("喀什市.xlsx", template_bytes("653101", actual=7))])
+    write(tmp_path / "in" / "forwarded.eml", forwarded.as_bytes())
+    [first] = collect(ws, "2024H1", [tmp_path / "in"]).rows
+    assert first.status == "received"
+    own = message("kashi@example.cn", july(5), [("喀什市.xlsx", template_bytes("653101"))])
+    write(tmp_path / "in" / "own.eml", own.as_bytes())
+    rows = {r.sender: r for r in collect(ws, "2024H1", [tmp_path / "in"]).rows}
+    assert rows["kashi@example.cn"].status == "received"
+    again = rows["shule@example.cn"]  # taken in the first time, superseded this time
+    assert not again.new and again.status == "superseded"
+    assert "不替代本单位自己报送" in again.reason
+
+
 def test_macros_are_flagged_and_values_still_read(ws, tmp_path):
     xlsm = rezip(template_bytes("653101"), add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0..."})
     write(tmp_path / "带宏.xlsm", xlsm)

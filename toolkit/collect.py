@@ -201,8 +201,9 @@ def collect(workspace, period: Period | str, paths, *, lang: str | None = None,
 
 
 def _refresh(row: CollectRow, sub: ledger.Submission | None) -> CollectRow:
-    """A row as the ledger has it at the end (a file may be superseded later in the run)."""
-    if sub is None or not row.new:
+    """A row as the ledger has it at the end (a file may be superseded later in the run,
+    one collected before too: then its reason says so, else it keeps "collected before")."""
+    if sub is None or (not row.new and sub.status == row.status):
         return row
     return _replace(row, status=sub.status, reason=sub.reason)
 
