@@ -152,6 +152,8 @@ def test_an_entry_that_is_not_a_mapping_is_a_problem_not_a_crash(tmp_path):
     _, error = problems_of(tmp_path, text)
     [problem] = [p for p in error.problems if "not a mapping" in p.message]
     assert "entry 1 of `tasks:`" in problem.message and "'just a line of text'" in problem.message
+    first_task = line_of(text, "just a line of text") + 1
+    assert problem.line == first_task and f"before line {first_task}" in problem.message
     assert "- id:" in problem.hint
 
 

@@ -95,14 +95,19 @@ def _entries(rows, section: str, file: str, problems: list[Problem]) -> list:
                                 f"`{section}:` must be a list of entries",
                                 f"write each entry as `- id: ...` under `{section}:`"))
         return []
-    kept, line = [], 1
+    lines = [getattr(row, "line", 0) if isinstance(row, dict) else 0 for row in rows]
+    kept = []
     for number, row in enumerate(rows, start=1):
         if isinstance(row, dict):
             kept.append(row)
-            line = getattr(row, "line", line)
             continue
-        problems.append(Problem(file, line, f"entry {number} of `{section}:` is not a mapping "
-                                f"(found {row!r}) — near this line",
+        # a plain value keeps no line of its own: name the entries around it
+        before = next((n for n in reversed(lines[:number - 1]) if n), 0)
+        after = next((n for n in lines[number:] if n), 0)
+        where = f"after line {before}" if before else (f"before line {after}" if after else "")
+        problems.append(Problem(file, before or after or 1,
+                                f"entry {number} of `{section}:` is not a mapping "
+                                f"(found {row!r}){' — ' + where if where else ''}",
                                 "write each entry as `- id: ...` with its keys indented below"))
     return kept
 
