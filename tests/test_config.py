@@ -134,3 +134,11 @@ def test_a_contact_written_with_a_display_name_is_its_address(tmp_path):
         encoding="utf-8")
     unit = open_workspace(tmp_path).tasklist.unit("653121")
     assert unit.emails == ("FZW@example.cn", "b@example.cn")
+
+
+def test_the_address_is_the_one_in_angle_brackets(tmp_path):
+    (tmp_path / "toolkit.toml").write_text(
+        '[[units]]\ncode = "653121"\nemails = ["old@example.cn <new@example.cn>", '
+        '"not an address"]\n', encoding="utf-8")
+    unit = open_workspace(tmp_path).tasklist.unit("653121")
+    assert unit.emails == ("new@example.cn", "not an address")

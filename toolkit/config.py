@@ -6,7 +6,6 @@ Every command works with no config at all, on the bundled defaults.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -71,10 +70,9 @@ class Config:
 
 def _address(text: str) -> str:
     """The address in "Name <address>"; anything else as written (the mailer judges it)."""
-    if "<" in text:
-        address = email.utils.parseaddr(text)[1]
-        if "@" in address:
-            return address
+    start, end = text.rfind("<"), text.rfind(">")
+    if 0 <= start < end and "@" in text[start:end]:
+        return text[start + 1:end].strip()
     return text.strip()
 
 
