@@ -72,6 +72,19 @@ def test_a_task_is_marked_completed_only_when_its_indicators_reached_their_targe
                     assert value <= target * 1.001, (ind.id, value, target)
 
 
+def test_the_prefectures_own_figures_never_fall_back_within_a_year():
+    from toolkit.simulate import prefecture_figures
+
+    quarters = [prefecture_figures(PLAN, parse_period(f"2025Q{q}"), seed=4) for q in (1, 2, 3, 4)]
+    assert quarters[-1]
+    for earlier, later in zip(quarters, quarters[1:]):
+        for ind_id, value in earlier.items():
+            if value == "已完成":
+                assert later[ind_id] == "已完成"
+            elif isinstance(value, (int, float)) and PLAN.indicator(ind_id).kind == "cumulative":
+                assert later[ind_id] >= value
+
+
 def test_mistakes_show_in_what_the_clerk_types():
     unit = PLAN.unit("653101")
     allocations = {i: v for (i, c), v in propose_allocations(PLAN, 2024, 1).items()

@@ -244,18 +244,20 @@ def prefecture_figures(tasklist, period, seed: int) -> dict[str, object]:
     """What the lead departments report for the indicators no unit reports."""
     from toolkit.prefecture import prefecture_indicators
 
-    rng = random.Random(f"{seed}:prefecture:{period.code}")
     out: dict[str, object] = {}
     for ind in prefecture_indicators(tasklist):
         target = ind.target(period.year)
         if target is None:
             continue
+        # as with the clerks: a steady pace within the year, so figures never fall back
+        steady = random.Random(f"{seed}:prefecture:{ind.id}:{period.year}")
         if ind.kind == "milestone":
-            out[ind.id] = "已完成" if rng.random() < period.elapsed else "未完成"
+            out[ind.id] = "已完成" if steady.random() < period.elapsed else "未完成"
         elif ind.kind == "cumulative":
-            out[ind.id] = _as_typed(target * period.elapsed * rng.uniform(0.7, 1.2), ind.unit)
+            out[ind.id] = _as_typed(target * period.elapsed * steady.uniform(0.7, 1.2),
+                                    ind.unit)
         else:
-            out[ind.id] = _as_typed(target * rng.uniform(0.9, 1.03), ind.unit)
+            out[ind.id] = _as_typed(target * steady.uniform(0.9, 1.03), ind.unit)
     return out
 
 
