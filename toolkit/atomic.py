@@ -22,7 +22,7 @@ def _settle(path: str, durable: bool) -> None:
     """Give the finished file the permissions of any new file; flush it to disk if durable."""
     os.chmod(path, 0o666 & ~_umask())  # mkstemp makes 0600: colleagues could not open it
     if durable:
-        with open(path, "rb") as handle:
+        with open(path, "r+b") as handle:  # Windows flushes only a handle that may write
             os.fsync(handle.fileno())
 
 
