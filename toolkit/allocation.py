@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Mapping
 
 from toolkit import layout
-from toolkit.catalogue import LANGS, t
+from toolkit.catalogue import t, texts
 from toolkit.errors import WorkbookError
 from toolkit.model import Indicator, TaskList
 
@@ -251,10 +251,6 @@ def _number(value) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _labels(key: str) -> set[str]:
-    return {t(key, lang) for lang in LANGS}
-
-
 def read_allocation_workbook(path, tasklist: TaskList, year: int | None = None,
                              lang: str = "zh") -> tuple[int, dict, tuple[str, ...]]:
     """(year, {(indicator, unit code): target}, ignored cells) from a filled allocation workbook.
@@ -268,7 +264,7 @@ def read_allocation_workbook(path, tasklist: TaskList, year: int | None = None,
         values = read_values(path)
     except Exception as exc:  # not a workbook at all, or a damaged one
         raise WorkbookError(t("alloc.err.unreadable", lang, path=path, error=exc)) from None
-    sheet = next((s for name in _labels("alloc.sheet") if (s := values.sheet(name))), None)
+    sheet = next((s for name in texts("alloc.sheet") if (s := values.sheet(name))), None)
     if sheet is None:
         sheet = next((s for s in values.sheets if s.visible == "visible"), None)
 
@@ -278,14 +274,14 @@ def read_allocation_workbook(path, tasklist: TaskList, year: int | None = None,
     if sheet is None:
         fail(t("alloc.err.no_sheet", lang))
     rows = range(1, sheet.max_row + 1)
-    header = next((r for r in rows if _text(sheet.get(r, 1)) in _labels("alloc.col.id")), None)
+    header = next((r for r in rows if _text(sheet.get(r, 1)) in texts("alloc.col.id")), None)
     if header is None:
         fail(t("alloc.err.no_header", lang, label=t("alloc.col.id", lang)))
     codes_row = header + 1
-    if _text(sheet.get(codes_row, 1)) not in _labels("alloc.codes"):
+    if _text(sheet.get(codes_row, 1)) not in texts("alloc.codes"):
         fail(t("alloc.err.no_codes", lang, label=t("alloc.codes", lang)))
     found = next((_text(sheet.get(r, 2)) for r in range(1, header)
-                  if _text(sheet.get(r, 1)) in _labels("alloc.year")), "")
+                  if _text(sheet.get(r, 1)) in texts("alloc.year")), "")
     problems = []
     if found:
         if not found.isdigit() or int(found) not in tasklist.years:

@@ -39,6 +39,11 @@ def check_lang(lang: str) -> str:
     return lang
 
 
+def texts(key: str) -> set[str]:
+    """``key``'s text in every language: what a label read back from a workbook may be."""
+    return {entries()[key][lang] for lang in LANGS}
+
+
 def t(key: str, lang: str = DEFAULT_LANG, **fields) -> str:
     """The text for ``key`` in ``lang``, with ``fields`` filled in."""
     template = entries()[key][check_lang(lang)]

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit import layout
-from toolkit.catalogue import LANGS, t
+from toolkit.catalogue import t, texts
+from toolkit.read import cell_text
 from toolkit.errors import WorkbookError
 from toolkit.model import Indicator, TaskList
 from toolkit.periods import Period
@@ -133,18 +134,6 @@ def export_figures(tasklist: TaskList, period: Period, path, lang: str = "zh",
     return path
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _labels(key: str) -> set[str]:
-    return {t(key, lang) for lang in LANGS}
-
-
 def read_figures(path, tasklist: TaskList, period: Period,
                  lang: str = "zh") -> dict[str, Figure]:
     """{indicator: Figure} from a filled workbook; WorkbookError naming every problem."""
@@ -156,16 +145,16 @@ def read_figures(path, tasklist: TaskList, period: Period,
         values = read_values(path)
     except Exception as exc:  # not a workbook at all, or a damaged one
         raise WorkbookError(t("prefecture.err.unreadable", lang, path=path, error=exc)) from None
-    sheet = next((s for name in _labels("prefecture.sheet") if (s := values.sheet(name))),
+    sheet = next((s for name in texts("prefecture.sheet") if (s := values.sheet(name))),
                  None) or next((s for s in values.sheets if s.visible == "visible"), None)
 
     def fail(*problems):
         raise WorkbookError("\n  ".join([t("prefecture.err.head", lang, path=path), *problems]))
 
-    if sheet is None or _text(sheet.get(HEADER_ROW, 1)) not in _labels("prefecture.col.id"):
+    if sheet is None or cell_text(sheet.get(HEADER_ROW, 1)) not in texts("prefecture.col.id"):
         fail(t("prefecture.err.layout", lang, label=t("prefecture.col.id", lang),
                cell=layout.a1(HEADER_ROW, 1)))
-    found = _text(sheet.get(PERIOD_ROW, 2))
+    found = cell_text(sheet.get(PERIOD_ROW, 2))
     if found != period.code:
         fail(t("prefecture.err.period", lang, found=found or "—", period=period.code,
                cell=layout.a1(PERIOD_ROW, 2)))
@@ -174,7 +163,7 @@ def read_figures(path, tasklist: TaskList, period: Period,
     rows: dict[str, str] = {}  # indicator -> the A1 cell of its first row
     problems = []
     for row in range(FIRST_ROW, sheet.max_row + 1):
-        ind_id = _text(sheet.get(row, _col("id")))
+        ind_id = cell_text(sheet.get(row, _col("id")))
         if not ind_id:
             continue
         ind = wanted.get(ind_id)
@@ -189,21 +178,21 @@ def read_figures(path, tasklist: TaskList, period: Period,
             continue
         rows[ind_id] = layout.a1(row, 1)
         raw = sheet.get(row, _col("actual"))
-        note = _text(sheet.get(row, _col("note")))
-        if raw is None or _text(raw) == "":
+        note = cell_text(sheet.get(row, _col("note")))
+        if raw is None or cell_text(raw) == "":
             if note:  # an explanation without a figure yet: kept, and exported again
                 figures[ind.id] = Figure(ind.id, None, "", note, path.name, cell)
             continue
         if ind.kind == "milestone":
-            if _text(raw) not in layout.MILESTONE_VALUES:
-                problems.append(t("prefecture.err.milestone", lang, cell=cell, value=_text(raw),
+            if cell_text(raw) not in layout.MILESTONE_VALUES:
+                problems.append(t("prefecture.err.milestone", lang, cell=cell, value=cell_text(raw),
                                   choices="、".join(layout.MILESTONE_VALUES)))
                 continue
-            actual = 1.0 if _text(raw) == layout.MILESTONE_VALUES[0] else 0.0
+            actual = 1.0 if cell_text(raw) == layout.MILESTONE_VALUES[0] else 0.0
         else:
             reading = read_number(raw, ind.unit)
             if reading.value is None:
-                problems.append(t("prefecture.err.number", lang, cell=cell, value=_text(raw),
+                problems.append(t("prefecture.err.number", lang, cell=cell, value=cell_text(raw),
                                   unit=ind.unit))
                 continue
             if reading.value < 0 or (ind.is_percent and reading.value > 100):
@@ -218,7 +207,7 @@ def read_figures(path, tasklist: TaskList, period: Period,
                                   meant=format_number(reading.value * 100)))
                 continue
             actual = reading.value
-        figures[ind.id] = Figure(ind.id, actual, _text(raw), note, path.name, cell)
+        figures[ind.id] = Figure(ind.id, actual, cell_text(raw), note, path.name, cell)
     if problems:
         fail(*problems)
     return figures

@@ -143,7 +143,8 @@ class IdentityReading:
         return self.identity is not None and not self.disagreements
 
 
-def _text(value) -> str:
+def cell_text(value) -> str:
+    """A cell as text: '' when empty, whole numbers without '.0', surrounding space dropped."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -187,16 +188,16 @@ def read_identity(values: WorkbookValues) -> IdentityReading:
     if hidden is not None:
         fields = {}
         for row in hidden.rows:
-            if len(row) >= 2 and _text(row[0]) in layout.IDENTITY_KEYS:
-                fields[_text(row[0])] = _text(row[1])
+            if len(row) >= 2 and cell_text(row[0]) in layout.IDENTITY_KEYS:
+                fields[cell_text(row[0])] = cell_text(row[1])
         sheet_copy = _identity_from(fields)
-    props = {k[len(layout.PROPERTY_PREFIX):]: _text(v) for k, v in values.properties.items()
+    props = {k[len(layout.PROPERTY_PREFIX):]: cell_text(v) for k, v in values.properties.items()
              if k.startswith(layout.PROPERTY_PREFIX)}
     prop_copy = _identity_from(props)
     block_copy = None
     ind = indicator_sheet(values)
     if ind is not None:
-        fields = {k: _text(ind.get(r, c)) for k, (r, c) in layout.ID_CELLS.items()}
+        fields = {k: cell_text(ind.get(r, c)) for k, (r, c) in layout.ID_CELLS.items()}
         block_copy = _identity_from(fields)
     copies = {"sheet": sheet_copy, "properties": prop_copy, "block": block_copy}
     disagreements = []
