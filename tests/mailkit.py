@@ -25,6 +25,11 @@ from pathlib import Path
 import pytest
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# the units the mail tests write to, and their contacts
+CONTACTS = {"653101": ["kashi@example.cn", "kashi.2@example.cn"],
+            "653121": ["shufu@example.cn"],
+            "653122": ["shule@example.cn"]}
+NAMES = {"653101": "喀什市", "653121": "疏附县", "653122": "疏勒县"}
 
 
 def write_workbook(path, text: str = "填报内容", rows: int = 3) -> Path:

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from mailkit import (addresses, attachments, cached_tasklists, mail_log,  # noqa: F401
-                     parse, write_config, write_workbook)
+from mailkit import (CONTACTS, NAMES, addresses, attachments, cached_tasklists,  # noqa: F401
+                     mail_log, parse, write_config, write_workbook)
 
 from toolkit.config import open_workspace
 from toolkit.errors import ConfigError, MailError
@@ -20,10 +20,6 @@ from toolkit.periods import parse_period
 
 pytestmark = pytest.mark.usefixtures("cached_tasklists")
 P = parse_period("2024H1")
-CONTACTS = {"653101": ["kashi@example.cn", "kashi.2@example.cn"],
-            "653121": ["shufu@example.cn"],
-            "653122": ["shule@example.cn"]}
-NAMES = {"653101": "喀什市", "653121": "疏附县", "653122": "疏勒县"}
 PASSWORD_ENV = "KASHGAR_TEST_SMTP_PASSWORD"
 
 

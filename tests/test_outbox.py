@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from mailkit import (add_submission, addresses, attachments, cached_tasklists,  # noqa: F401
-                     county_reply, mail_log, parse, supersede, write_config, write_reply,
-                     write_workbook)
+from mailkit import (CONTACTS, NAMES, add_submission, addresses, attachments,  # noqa: F401
+                     cached_tasklists, county_reply, mail_log, parse, supersede, write_config,
+                     write_reply, write_workbook)
 
 from toolkit.catalogue import t
 from toolkit.config import open_workspace
@@ -17,10 +17,6 @@ from toolkit.periods import parse_period
 
 pytestmark = pytest.mark.usefixtures("cached_tasklists")
 P = parse_period("2024H1")
-CONTACTS = {"653101": ["kashi@example.cn", "kashi.2@example.cn"],
-            "653121": ["shufu@example.cn"],
-            "653122": ["shule@example.cn"]}
-NAMES = {"653101": "喀什市", "653121": "疏附县", "653122": "疏勒县"}
 
 
 def make_workspace(root, units=CONTACTS, templates=tuple(CONTACTS), **config):
