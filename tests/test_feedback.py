@@ -56,6 +56,13 @@ def round_one(tmp_path_factory):
     return ws, template, path, report, written
 
 
+def explain(book, codes) -> None:
+    """Type EXPLAINED into the 问题清单 against every problem of ``codes``, as a clerk does."""
+    for row in book["问题清单"].iter_rows(min_row=EXPLAIN_FIRST_ROW):
+        if row[EXPLAIN_COLS["code"] - 1].value in codes:
+            row[EXPLAIN_COLS["explanation"] - 1].value = EXPLAINED
+
+
 def test_feedback_goes_to_units_with_problems_only(round_one):
     ws, _, _, report, written = round_one
     assert [w.unit for w in written] == [UNIT]
@@ -148,10 +155,7 @@ def test_a_resubmission_with_fixes_and_explanations_is_accepted(round_one, tmp_p
     ind[actual_cell(UNIT, first(PLAN, UNIT, lambda i: i.unit == "公里").id)] = 6
     ind[layout.a1(*layout.FILLER_CELLS["phone"])] = "0998-2512345"
     prog[layout.a1(task_row(UNIT, BAD_STATUS.id), layout.PROG_COLS["status"])] = "推进中"
-    issues = book["问题清单"]
-    for row in issues.iter_rows(min_row=EXPLAIN_FIRST_ROW):
-        if row[EXPLAIN_COLS["code"] - 1].value in ("W-DONE-BELOW-TARGET", "E-NEGATIVE"):
-            row[EXPLAIN_COLS["explanation"] - 1].value = EXPLAINED
+    explain(book, ("W-DONE-BELOW-TARGET", "E-NEGATIVE"))
     resubmitted = tmp_path / "喀什市报表（修改后）.xlsx"
     book.save(resubmitted)
     submit(ws, resubmitted)
@@ -173,9 +177,7 @@ def test_an_explained_warning_stays_explained_in_the_next_feedback(round_one, tm
     """Round two still has an error: the new feedback keeps the earlier explanation."""
     ws, _, _, _, written = round_one
     book = openpyxl.load_workbook(written[0].path)
-    for row in book["问题清单"].iter_rows(min_row=EXPLAIN_FIRST_ROW):
-        if row[EXPLAIN_COLS["code"] - 1].value == "W-DONE-BELOW-TARGET":
-            row[EXPLAIN_COLS["explanation"] - 1].value = EXPLAINED
+    explain(book, ("W-DONE-BELOW-TARGET",))
     path = tmp_path / "again.xlsx"
     book.save(path)
     submit(ws, path)
@@ -218,9 +220,7 @@ def test_explanations_survive_a_save_in_libreoffice(round_one, tmp_path):
         pytest.skip("LibreOffice (soffice) is not installed")
     ws, _, _, _, written = round_one
     book = openpyxl.load_workbook(written[0].path)
-    for row in book["问题清单"].iter_rows(min_row=EXPLAIN_FIRST_ROW):
-        if row[EXPLAIN_COLS["code"] - 1].value == "W-DONE-BELOW-TARGET":
-            row[EXPLAIN_COLS["explanation"] - 1].value = EXPLAINED
+    explain(book, ("W-DONE-BELOW-TARGET",))
     edited = tmp_path / "edited.xlsx"
     book.save(edited)
     saved = convert([edited], "xlsx", tmp_path / "lo")[edited]
