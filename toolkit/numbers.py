@@ -187,6 +187,13 @@ def read_number(value, unit: str = "") -> NumberReading:
     return NumberReading(value, number, ("text", *how))
 
 
+def looks_like_fraction(indicator, value: float, year: int) -> bool:
+    """A percentage between 0 and 1 where the target is above 1: Excel turns "45%" typed
+    into a cell formatted 0.00 into 0.45."""
+    return (indicator.is_percent and 0 < value < 1
+            and (indicator.target(year) or 100) > 1)
+
+
 def format_number(value: float) -> str:
     """A number as a clerk would read it back: 1234, 12.5, 0.25 (no exponent)."""
     if value is None:

@@ -137,7 +137,7 @@ def export_figures(tasklist: TaskList, period: Period, path, lang: str = "zh",
 def read_figures(path, tasklist: TaskList, period: Period,
                  lang: str = "zh") -> dict[str, Figure]:
     """{indicator: Figure} from a filled workbook; WorkbookError naming every problem."""
-    from toolkit.numbers import format_number, read_number
+    from toolkit.numbers import format_number, looks_like_fraction, read_number
     from toolkit.read import read_values
 
     path = Path(path)
@@ -199,9 +199,7 @@ def read_figures(path, tasklist: TaskList, period: Period,
                 problems.append(t("prefecture.err.range", lang, cell=cell,
                                   value=format_number(reading.value)))
                 continue
-            targets = [v for _, v in ind.targets if v is not None]
-            if ind.is_percent and 0 < reading.value < 1 and max(targets, default=0) > 1:
-                # 85% typed into a percent-formatted cell is stored as 0.85
+            if looks_like_fraction(ind, reading.value, period.year):
                 problems.append(t("prefecture.err.fraction", lang, cell=cell,
                                   value=format_number(reading.value),
                                   meant=format_number(reading.value * 100)))

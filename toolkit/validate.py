@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from toolkit import issues as iss
 from toolkit import layout
 from toolkit.layout import a1
+from toolkit.numbers import looks_like_fraction
 
 MIN_UNITS = 5  # fewer values than this: no robust z-score
 MAD_SCALE = 0.6745  # makes the MAD comparable to a standard deviation
@@ -150,8 +151,7 @@ def cell_rules(extracted, ctx: Context) -> list[iss.Issue]:
         elif ind.is_percent and number.value > 100:
             out.append(iss.make("E-PERCENT-OVER-100", value=_shown(r.raw), read=number.value,
                                 **at, **w))
-        elif ind.is_percent and 0 < number.value < 1 and (ind.target(ctx.period.year) or 100) > 1:
-            # Excel turns "45%" typed into a 0.00 cell into 0.45
+        elif looks_like_fraction(ind, number.value, ctx.period.year):
             out.append(iss.make("W-PERCENT-FRACTION", value=_shown(r.raw), read=number.value,
                                 meant=number.value * 100, **at, **w))
     titles = {x.id: x.title for x in ctx.tasklist.tasks}
