@@ -19,6 +19,7 @@ from pathlib import Path
 
 from toolkit import store
 from toolkit.periods import Period, parse_period
+from toolkit.prefecture import figures_in
 
 MERGED = ("valid", "warnings")
 
@@ -305,7 +306,5 @@ def gather(db_path: str | Path, tasklist, period: Period,
         issues = load_issues(conn, selection.current.values())
         prev = previous_period(conn, period)
         prev_facts = load_facts(conn, prev) if prev is not None else ()
-    from toolkit.prefecture import load_figures
-
-    return Gathered(period, selection, facts, progress, issues, prev, prev_facts,
-                    load_figures(db_path, period))
+        figures = figures_in(conn, period)
+    return Gathered(period, selection, facts, progress, issues, prev, prev_facts, figures)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from toolkit import layout
 from toolkit.catalogue import t, texts
-from toolkit.read import cell_text
 from toolkit.errors import WorkbookError
 from toolkit.model import Indicator, TaskList
 from toolkit.periods import Period
+from toolkit.read import cell_text
 
 TITLE_ROW, PERIOD_ROW, HINT_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3, 5, 6
 COLUMNS = ("id", "task", "name", "unit", "target", "lead", "actual", "note")
@@ -232,8 +232,13 @@ def load_figures(db_path, period: Period | str) -> dict[str, Figure]:
     from toolkit.store import opened
 
     with opened(db_path) as conn:
-        rows = conn.execute("SELECT indicator, actual, raw, note, source_file, cell FROM "
-                            "prefecture_figures WHERE period = ?", (str(period),)).fetchall()
+        return figures_in(conn, period)
+
+
+def figures_in(conn, period: Period | str) -> dict[str, Figure]:
+    """``load_figures`` on an open connection."""
+    rows = conn.execute("SELECT indicator, actual, raw, note, source_file, cell FROM "
+                        "prefecture_figures WHERE period = ?", (str(period),)).fetchall()
     return {r["indicator"]: Figure(r["indicator"], r["actual"], r["raw"] or "", r["note"] or "",
                                    r["source_file"] or "", r["cell"] or "") for r in rows}
 
