@@ -245,3 +245,77 @@ def test_every_refusal_has_a_message_in_both_languages():
         texts = entries()[f"collect.reason.{code}"]
         assert texts["zh"] and texts["en"]
         assert "\n" not in texts["zh"] and texts["zh"].count("。") == 0  # one plain sentence
+
+
+# --- the sheet's extent: the plain patterns must never see less than the general ones ---
+
+def _general_extent(window: bytes, text: bytes) -> tuple[int, int, int]:
+    """The extent by the general patterns alone (prefixes, any order, either quote)."""
+    from toolkit import safety
+
+    max_row = max_col = 0
+    for match in safety._DIMENSION.finditer(window):
+        for letters, digits in safety._A1.findall(match.group(1).decode()):
+            max_col = max(max_col, safety._col_number(letters))
+            max_row = max(max_row, int(digits))
+    for letters, digits in safety._CELL_REF.findall(window):
+        max_col, max_row = max(max_col, safety._col_number(letters)), max(max_row, int(digits))
+    for digits in safety._ROW_REF.findall(window):
+        max_row = max(max_row, int(digits))
+    return max_row, max_col, len(safety._ROW_TAG.findall(text))
+
+
+CELL_SPELLINGS = [
+    '<c r="{ref}" s="1"><v>1</v></c>',
+    '<c s="1" r="{ref}"><v>1</v></c>',  # r not first
+    "<c r='{ref}'><v>1</v></c>",  # single quotes
+    '<c\tr="{ref}"/>',  # a tab after the name
+    '<c\nr="{ref}"/>',
+    '<x:c r="{ref}"><x:v>1</x:v></x:c>',  # a prefix
+    '<c  r="{ref}"/>',  # two spaces
+    '<c r = "{ref}"/>',
+]
+ROW_SPELLINGS = ['<row r="{n}">', '<row spans="1:2" r="{n}">', "<row r='{n}'>", "<x:row r=\"{n}\">",
+                 "<row\tr=\"{n}\">", "<row>"]
+
+
+@pytest.mark.parametrize("cell", CELL_SPELLINGS)
+@pytest.mark.parametrize("row", ROW_SPELLINGS)
+def test_every_spelling_of_a_far_cell_is_seen(cell, row):
+    from toolkit.safety import sheet_extent
+
+    body = (row.format(n=1) + '<c r="A1"><v>1</v></c>' + cell.format(ref="XFD1048576")
+            + "</row>" + row.format(n=2) + '<c r="B0002"><v>2</v></c></row>')
+    xml = f'<worksheet><dimension ref="A1:B2"/><sheetData>{body}</sheetData></worksheet>'.encode()
+    assert sheet_extent(xml, xml) == _general_extent(xml, xml)
+    assert sheet_extent(xml, xml)[:2] == (1048576, 16384)
+
+
+def test_leading_zeros_and_many_rows_give_the_same_extent():
+    from hypothesis import given, settings, strategies as st
+
+    from toolkit.safety import sheet_extent
+
+    cells = st.tuples(st.sampled_from(["A", "Z", "AA", "IV", "XFD"]),
+                      st.integers(1, 10**7), st.integers(0, 3),
+                      st.sampled_from(CELL_SPELLINGS[:3] + CELL_SPELLINGS[5:6]))
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(cells, max_size=12), st.sampled_from(ROW_SPELLINGS))
+    def same(found, row):
+        parts = []
+        for letters, number, zeros, spelling in found:
+            ref = f"{letters}{'0' * zeros}{number}"[:len(letters) + 8]
+            parts.append(row.format(n=number) + spelling.format(ref=ref) + "</row>")
+        xml = f"<worksheet><sheetData>{''.join(parts)}</sheetData></worksheet>".encode()
+        assert sheet_extent(xml, xml) == _general_extent(xml, xml)
+
+    same()
+
+
+def test_a_far_cell_spelled_otherwise_is_still_refused(workbook):
+    for spelling in ('<c s="1" r="XFD1048576"><v>1</v></c>', "<c r='XFD1048576'><v>1</v></c>"):
+        far = rezip(workbook, replace={"xl/worksheets/sheet2.xml": lambda xml, s=spelling: xml.replace(
+            b"</sheetData>", b'<row r="7000">' + s.encode() + b"</row></sheetData>", 1)})
+        verdict = check(far)
+        assert verdict.reason == "too_many_cells" and verdict.fields["cell"] == "XFD1048576"

@@ -319,19 +319,9 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int):
                 if _DTD.search(window):  # any part: rels may point a parser anywhere
                     return _refuse(fmt, "entity", name, part=name)
                 if is_sheet:
-                    for match in _DIMENSION.finditer(window):
-                        refs = _A1.findall(match.group(1).decode(errors="replace"))
-                        for letters, digits in refs:
-                            max_col = max(max_col, _col_number(letters))
-                            max_row = max(max_row, int(digits))
-                    refs = _CELL_REF.findall(window)
-                    if refs:
-                        max_col = max(max_col, *map(_col_number, {c for c, _ in refs}))
-                        max_row = max(max_row, *(int(r) for _, r in refs))
-                    rows = _ROW_REF.findall(window)
-                    if rows:
-                        max_row = max(max_row, *map(int, rows))
-                    rows_seen += len(_ROW_TAG.findall(text))
+                    last_row, last_col, rows = sheet_extent(window, text)
+                    max_row, max_col = max(max_row, last_row), max(max_col, last_col)
+                    rows_seen += rows
                     if max(max_row, rows_seen) > limits.max_rows or max_col > limits.max_cols:
                         return _too_many_cells(fmt, name, max(max_row, rows_seen), max_col, limits)
                 if ods is not None:
@@ -350,6 +340,74 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int):
     except Exception as exc:  # zlib.error and friends: a corrupt stream  # noqa: BLE001
         return _refuse(fmt, "damaged", f"{name}: {type(exc).__name__}: {exc}")
     return total
+
+
+# The same, in the one spelling every writer uses (r first, double quotes, no prefix):
+# literal prefixes, so the search runs at C speed. Used only where counting shows
+# that they saw every tag the general patterns above would.
+_ROW_REF_PLAIN = re.compile(rb'<row r="(\d{1,8})"')
+_DIMENSION_AT = re.compile(rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
+
+
+def _odd(window: bytes, tag: bytes, prefixed: re.Pattern, spaced: re.Pattern) -> bool:
+    """Whether ``tag`` appears with a namespace prefix, or followed by a tab or newline:
+    spellings the plain patterns do not see (``in`` first: it runs at C speed)."""
+    return (b":" + tag[1:] in window and prefixed.search(window) is not None) \
+        or spaced.search(window) is not None
+
+
+_PREFIXED_CELL, _SPACED_CELL = re.compile(rb":c\s"), re.compile(rb"<c[\t\n\r]")
+_PREFIXED_ROW, _SPACED_ROW = re.compile(rb":row[\s>/]"), re.compile(rb"<row[\t\n\r]")
+_CELL_ROW_PLAIN = re.compile(rb'<c r="[A-Za-z]{1,4}(\d{1,8})"')
+_CELL_COL_PLAIN = re.compile(rb'<c r="([A-Za-z]{1,4})\d')
+
+
+def _dimensions(window: bytes):
+    """Every dimension reference in ``window``, after < or a prefix (as _DIMENSION finds,
+    or more)."""
+    at = window.find(b"dimension")
+    while at >= 0:
+        if at and window[at - 1] in b"<:":
+            match = _DIMENSION_AT.match(window, at)
+            if match:
+                yield match.group(1)
+        at = window.find(b"dimension", at + 9)
+
+
+def sheet_extent(window: bytes, text: bytes) -> tuple[int, int, int]:
+    """(last row, last column) the cells, rows and dimension in ``window`` reach, and
+    the row elements in ``text`` (the new part of the window).
+
+    The plain patterns are used when the tag counts prove they saw every cell and
+    row; otherwise the general patterns, which allow prefixes, any attribute order
+    and either quote.
+    """
+    max_row = max_col = 0
+    for ref in _dimensions(window):
+        for letters, digits in _A1.findall(ref.decode(errors="replace")):
+            max_col = max(max_col, _col_number(letters))
+            max_row = max(max_row, int(digits))
+    if not _odd(window, b"<c", _PREFIXED_CELL, _SPACED_CELL) and \
+            len(cell_rows := _CELL_ROW_PLAIN.findall(window)) == window.count(b"<c "):
+        if cell_rows:  # a row holds many cells: each distinct row number converted once
+            max_row = max(max_row, *map(int, set(cell_rows)))
+            max_col = max(max_col, *map(_col_number, set(_CELL_COL_PLAIN.findall(window))))
+    else:
+        refs = _CELL_REF.findall(window)
+        if refs:
+            max_col = max(max_col, *map(_col_number, {c for c, _ in refs}))
+            max_row = max(max_row, *(int(r) for _, r in refs))
+    plain = not _odd(window, b"<row", _PREFIXED_ROW, _SPACED_ROW)
+    rows = _ROW_REF_PLAIN.findall(window) if plain else []
+    if not plain or len(rows) != window.count(b"<row "):
+        rows = _ROW_REF.findall(window)
+    if rows:
+        max_row = max(max_row, *map(int, rows))
+    if plain and not _odd(text, b"<row", _PREFIXED_ROW, _SPACED_ROW):
+        seen = text.count(b"<row ") + text.count(b"<row>") + text.count(b"<row/")
+    else:
+        seen = len(_ROW_TAG.findall(text))
+    return max_row, max_col, seen
 
 
 def _utf16_codec(head: bytes) -> str:
