@@ -3,6 +3,7 @@ choice of scanner by format."""
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 from odf.opendocument import OpenDocumentSpreadsheet
@@ -80,3 +81,39 @@ def test_the_scanner_follows_the_format(tmp_path):
     copy.write_bytes(path.read_bytes())
     assert formula_cells(copy, "ods") == {("S", "A1")}
     assert formula_cells(copy) is None and formula_cells(path, "xls") is None
+
+
+def _xlsx(path, broken_sheet: bytes | None = None):
+    """A two-sheet .xlsx written by xlsxwriter: a formula in 甲!B2, none in 乙; ``broken_sheet``
+    replaces the part of 乙 (sheet2.xml)."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    first, second = book.add_worksheet("甲"), book.add_worksheet("乙")
+    first.write_number("A2", 1)
+    first.write_formula("B2", "=A2*2", None, 2)
+    second.write_string("A1", "=A2*2 is text here")
+    book.close()
+    if broken_sheet is not None:
+        data = path.read_bytes()
+        with zipfile.ZipFile(path, "w") as out, zipfile.ZipFile(io.BytesIO(data)) as src:
+            for info in src.infolist():
+                out.writestr(info, broken_sheet if info.filename == "xl/worksheets/sheet2.xml"
+                             else src.read(info.filename))
+    return path
+
+
+def test_xlsx_formulas_are_found_by_sheet_and_cell(tmp_path):
+    assert formula_cells(_xlsx(tmp_path / "a.xlsx")) == {("甲", "B2")}
+
+
+def test_a_sheet_without_a_formula_element_is_not_parsed(tmp_path):
+    """Its bytes cannot hold a formula cell, so a malformed one changes nothing here
+    (whether it reads is the reader's to say)."""
+    path = _xlsx(tmp_path / "b.xlsx", broken_sheet=b"<worksheet><sheetData><row>")
+    assert formula_cells(path) == {("甲", "B2")}
+
+
+def test_a_malformed_sheet_with_a_formula_element_cannot_be_checked(tmp_path):
+    path = _xlsx(tmp_path / "c.xlsx", broken_sheet=b'<worksheet><sheetData><row><c r="A1"><f>1')
+    assert formula_cells(path) is None

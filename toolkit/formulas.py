@@ -6,14 +6,16 @@ sheet XML of an .xlsx/.xlsm and in the content.xml of an .ods (OpenDocument
 marks a formula cell with ``table:formula``; repeated rows and cells count for
 position). An .xls cannot be checked here (None).
 
-The file passed collect's safety checks; the XML is still parsed with
-defusedxml, streaming, and any failure means "could not check" (None). Collect
+The file passed collect's safety checks; a sheet holding a formula element is
+parsed with defusedxml, streaming, and any failure means "could not check"
+(None); a sheet with none is not parsed at all. Collect
 runs this in its reader processes, beside the values, so no later stage opens
 the workbook again.
 """
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import zipfile
@@ -46,26 +48,19 @@ def formula_cells(path: str | Path, fmt: str = "") -> frozenset[tuple[str, str]]
 def xlsx_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
     """(sheet name, A1) of every cell holding a formula in an .xlsx/.xlsm; None if unreadable.
 
-    A sheet with no formula element in it is only checked to be well-formed, at C speed.
+    A sheet whose bytes hold no formula element is not parsed: it cannot hold a formula
+    cell, well-formed or not (the reader decides whether it reads).
     """
     from defusedxml import ElementTree
 
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-    pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
     try:
         with zipfile.ZipFile(path) as archive:
-            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-            targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{pkg}Relationship")}
+            sheets = _sheet_parts(archive.read("xl/workbook.xml"),
+                                  archive.read("xl/_rels/workbook.xml.rels"))
             found = set()
-            for sheet in book.iter(f"{main}sheet"):
-                target = targets.get(sheet.get(f"{rel_ns}id"), "")
-                part = target.lstrip("/") if target.startswith("/") else \
-                    posixpath.normpath(f"xl/{target}")
-                if part not in archive.namelist():
-                    continue
-                if not _may_hold_formulas(archive, part):
+            for name, part in sheets:
+                if part not in archive.NameToInfo or not _may_hold_formulas(archive, part):
                     continue
                 with archive.open(part) as stream:
                     cell = None
@@ -73,7 +68,7 @@ def xlsx_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
                         if event == "start" and element.tag == f"{main}c":
                             cell = element.get("r")
                         elif event == "end" and element.tag == f"{main}f" and cell:
-                            found.add((sheet.get("name"), cell))
+                            found.add((name, cell))
                         elif event == "end" and element.tag == f"{main}row":
                             element.clear()
             return frozenset(found)
@@ -81,16 +76,30 @@ def xlsx_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
         return None
 
 
+@functools.lru_cache(maxsize=32)
+def _sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str], ...]:
+    """(sheet name, zip part) of each sheet a workbook part names; files from one
+    template share these bytes, so they are parsed once."""
+    from defusedxml import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    book = ElementTree.fromstring(book_xml)
+    rels = ElementTree.fromstring(rels_xml)
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{pkg}Relationship")}
+    out = []
+    for sheet in book.iter(f"{main}sheet"):
+        target = targets.get(sheet.get(f"{rel_ns}id")) or ""
+        part = target.lstrip("/") if target.startswith("/") else \
+            posixpath.normpath(f"xl/{target}")
+        out.append((sheet.get("name"), part))
+    return tuple(out)
+
+
 def _may_hold_formulas(archive: zipfile.ZipFile, part: str) -> bool:
-    """Whether a sheet part may hold a formula element: when not, the full parse is skipped.
-
-    A byte search, and one pass of expat without callbacks (C speed, nothing built)
-    so that malformed XML still raises as the full parse would. UTF-16 parts, where
-    the byte search does not apply, always get the full parse.
-    """
-    import xml.parsers.expat
-
-    parser = xml.parsers.expat.ParserCreate()
+    """Whether a sheet part may hold a formula element (a byte search; a match may be a
+    false alarm, never a miss). UTF-16 parts, where it does not apply, always may."""
     tail = b""
     with archive.open(part) as stream:
         chunk = stream.read(_CHUNK)
@@ -100,10 +109,8 @@ def _may_hold_formulas(archive: zipfile.ZipFile, part: str) -> bool:
             window = tail + chunk
             if any(tag.search(window) for tag in _FORMULA_TAGS):
                 return True
-            parser.Parse(chunk, False)
             tail = chunk[-2:]
             chunk = stream.read(_CHUNK)
-    parser.Parse(b"", True)
     return False
 
 
