@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
 from collections import Counter
@@ -29,7 +30,6 @@ from toolkit.periods import Period, parse_period
 from toolkit.safety import Limits, Verdict, check
 
 RECEIVED, QUARANTINE, STAGING = "received", "quarantine", ".incoming"
-READ_BATCH = 64  # files read per sandbox batch: bounds the values held in memory at once
 POOLED_CHECKS_FROM = 64  # from this many files on, the pre-parse checks use every core
 CHECK_AHEAD = 32  # files in a window read ahead of the one being recorded...
 CHECK_AHEAD_BYTES = 32 * 1024 * 1024  # ...and at most this many of their bytes
@@ -291,7 +291,12 @@ def _screen(run: _Run, conn, items, options: Options):
             _reject(run, conn, item, sha, size, verdict, keep, detail or verdict.detail)
             continue
         staged = run.folder / STAGING / f"{sha[:12]}.{verdict.extension}"
-        write_bytes(staged, data, durable=False)  # the original is still where it came from
+        if not pending:
+            staged.parent.mkdir(parents=True, exist_ok=True)
+        # a scratch copy, read by the sandbox, then moved into place whole: nothing reads
+        # a half-written one (a run that fails leaves it, and the next overwrites it)
+        with open(staged, "wb") as handle:
+            handle.write(data)
         pending.append(_Pending(item, sha, verdict, staged))
     return pending, duplicates
 
@@ -310,31 +315,46 @@ def _reject(run: _Run, conn, item, sha, size, verdict: Verdict, content, detail:
 
 
 def _read_and_record(run: _Run, conn, pending: list[_Pending], options: Options) -> None:
-    """Read the staged files in the sandbox, a batch at a time, and record each."""
-    for start in range(0, len(pending), READ_BATCH):
-        batch = pending[start:start + READ_BATCH]
-        results = sandbox.read_all([p.staged for p in batch], workers=options.workers,
-                                   memory_mb=options.memory_mb, timeout=options.timeout,
-                                   reader=options.reader)
-        for entry, result in zip(batch, results):
-            _record_read(run, conn, entry, result)
+    """Read the staged files in the sandbox and record each as its values arrive, while
+    the readers go on with the next files."""
+    reader = functools.partial(_read_for_ledger, options.reader or sandbox.default_reader)
+    results = sandbox.read_each([p.staged for p in pending], workers=options.workers,
+                                memory_mb=options.memory_mb, timeout=options.timeout,
+                                reader=reader)
+    for entry, result in zip(pending, results):
+        _record_read(run, conn, entry, result)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What the ledger keeps of a read file, worked out in the reader process."""
+
+    reading: object  # toolkit.read.IdentityReading
+    values_json: str
+
+
+def _read_for_ledger(reader, path) -> _Read:
+    """Read ``path`` with ``reader`` and prepare its record (in the sandbox's worker, so
+    that this process only records)."""
+    from toolkit.read import read_identity, values_to_json
+
+    values = reader(path)
+    return _Read(read_identity(values), values_to_json(values))
 
 
 def _record_read(run: _Run, conn, entry: _Pending, result: sandbox.ReadResult) -> None:
-    from toolkit.read import read_identity, values_to_json
-
     item, sha, verdict = entry.item, entry.sha, entry.verdict
     size = entry.staged.stat().st_size
     if not result.ok:
         code = "encrypted" if result.failure == sandbox.ENCRYPTED else f"read_{result.failure}"
         _reject(run, conn, item, sha, size, verdict, entry.staged, result.detail, code=code)
         return
-    reading = read_identity(result.values)
+    reading = result.values.reading
     sub, where = _identify(run, item, reading, verdict)
     stored = run.place(entry.staged, sha, verdict.extension, sub.unit_code, where, sub.reason,
                        item)
     sub = ledger.record(conn, _replace(sub, sha256=sha, size=size, stored_path=stored))
-    ledger.store_values(conn, sub.id, values_to_json(result.values))
+    ledger.store_values(conn, sub.id, result.values.values_json)
     if sub.status == "received":
         ledger.supersede(conn, run.period.code, sub.unit_code, reason=run.superseded_reason,
                          foreign=run.foreign)

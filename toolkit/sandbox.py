@@ -27,6 +27,7 @@ from dataclasses import dataclass
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_WORKERS = 2
+AHEAD = 4  # files a worker may be handed past the oldest result not yet taken
 
 # failure kinds; the clerk's message is collect.reason.read_<kind> in the catalogue
 CRASH, MEMORY, TIMEOUT, ERROR, ENCRYPTED = "crash", "memory", "timeout", "error", "encrypted"
@@ -45,7 +46,8 @@ class ReadResult:
         return not self.failure
 
 
-def _default_reader(path):
+def default_reader(path):
+    """``toolkit.read.read_submission``: the values and formula cells of a workbook."""
     from toolkit.read import read_submission
 
     return read_submission(path)
@@ -180,21 +182,35 @@ def read_all(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_
     ``memory_mb`` is the address space a worker may add to what it starts with;
     ``timeout`` the seconds one file may take. Nothing a file does stops the run.
     """
+    return list(read_each(paths, workers=workers, memory_mb=memory_mb, timeout=timeout,
+                          reader=reader))
+
+
+def read_each(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_MEMORY_MB,
+              timeout: float = DEFAULT_TIMEOUT, reader=None):
+    """``read_all`` as a stream: yield each path's ReadResult in order, as soon as it and
+    those before it are read. Every worker is handed its next file before a result is
+    yielded, so the readers go on while the caller records one. Files are handed out at
+    most ``AHEAD`` per worker past the oldest not yet yielded, which bounds the results
+    held here while a slow file is read."""
     from multiprocessing.connection import wait
 
     paths = [str(p) for p in paths]
-    results: list[ReadResult | None] = [None] * len(paths)
     if not paths:
-        return []
+        return
     ctx = _context()
-    reader = reader or _default_reader
+    reader = reader or default_reader
     memory_bytes = int(memory_mb) * 1024 * 1024
     queue = deque(range(len(paths)))
+    done: dict[int, ReadResult] = {}
+    following = 0  # the next index to yield
     pool: list[_Worker] = []
     size = max(1, min(workers, len(paths)))
+    ahead = AHEAD * size
     try:
-        while queue or any(w.task is not None for w in pool):
-            while queue and (len(pool) < size or any(w.task is None for w in pool)):
+        while following < len(paths):
+            while queue and queue[0] < following + ahead and \
+                    (len(pool) < size or any(w.task is None for w in pool)):
                 worker = next((w for w in pool if w.task is None), None)
                 if worker is None:
                     worker = _Worker(ctx, reader, memory_bytes)
@@ -208,38 +224,45 @@ def read_all(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_
                     queue.appendleft(index)
                     continue
                 worker.task, worker.started = index, time.monotonic()
-            busy = [w for w in pool if w.task is not None]
-            now = time.monotonic()
-            wait_for = max(0.0, min(w.started + timeout - now for w in busy))
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
-                         timeout=wait_for)
-            for worker in busy:
-                result = None
-                if worker.conn in ready:
-                    try:
-                        kind, payload = worker.conn.recv()
-                        result = (ReadResult(payload) if not kind
-                                  else ReadResult(None, kind, str(payload)))
-                        if kind == MEMORY:
-                            worker.process.join(timeout=5)
-                    except (EOFError, OSError):
-                        result = _death(worker)
-                elif worker.process.sentinel in ready:
-                    result = _death(worker)
-                elif time.monotonic() - worker.started > timeout:
-                    worker.process.kill()
-                    result = ReadResult(None, TIMEOUT, f"no answer within {timeout:g} s")
-                if result is None:
-                    continue
-                results[worker.task] = result
-                worker.task = None
-                if not worker.process.is_alive() or result.failure in (TIMEOUT, CRASH, MEMORY):
-                    pool.remove(worker)
-                    worker.stop(kill=True)
+            if following in done:
+                yield done.pop(following)
+                following += 1
+                continue
+            _collect(pool, done, timeout, wait)
     finally:
         for worker in pool:
             worker.stop(kill=worker.task is not None)
-    return results  # type: ignore[return-value]
+
+
+def _collect(pool: list, done: dict, timeout: float, wait) -> None:
+    """Wait for at least one busy worker to answer, die or overrun; file its result."""
+    busy = [w for w in pool if w.task is not None]
+    now = time.monotonic()
+    wait_for = max(0.0, min(w.started + timeout - now for w in busy))
+    ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=wait_for)
+    for worker in busy:
+        result = None
+        if worker.conn in ready:
+            try:
+                kind, payload = worker.conn.recv()
+                result = (ReadResult(payload) if not kind
+                          else ReadResult(None, kind, str(payload)))
+                if kind == MEMORY:
+                    worker.process.join(timeout=5)
+            except (EOFError, OSError):
+                result = _death(worker)
+        elif worker.process.sentinel in ready:
+            result = _death(worker)
+        elif time.monotonic() - worker.started > timeout:
+            worker.process.kill()
+            result = ReadResult(None, TIMEOUT, f"no answer within {timeout:g} s")
+        if result is None:
+            continue
+        done[worker.task] = result
+        worker.task = None
+        if not worker.process.is_alive() or result.failure in (TIMEOUT, CRASH, MEMORY):
+            pool.remove(worker)
+            worker.stop(kill=True)
 
 
 def read_one(path, **options) -> ReadResult:
