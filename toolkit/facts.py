@@ -208,6 +208,7 @@ def build_facts(conn, tasklist, period: Period, selection: Selection
                 ) -> tuple[tuple[Fact, ...], tuple[ProgressRow, ...]]:
     """Facts and progress rows of the included submissions (every reading kept)."""
     allocated = allocations(conn, period.year)
+    targets = {i.id: i.target(period.year) for i in tasklist.indicators}
     facts, progress = [], []
     for sub in selection.included:
         readings = {r["indicator"]: r for r in conn.execute(
@@ -216,12 +217,9 @@ def build_facts(conn, tasklist, period: Period, selection: Selection
         ids += sorted(set(readings) - set(ids))  # a reading outside the unit's scope is kept
         for ind_id in ids:
             reading = readings.get(ind_id)
-            try:
-                target = tasklist.indicator(ind_id).target(period.year)
-            except StopIteration:
-                target = None
             facts.append(Fact(
-                period=period.code, unit_code=sub.unit_code, indicator=ind_id, target=target,
+                period=period.code, unit_code=sub.unit_code, indicator=ind_id,
+                target=targets.get(ind_id),
                 allocated=allocated.get((ind_id, sub.unit_code)),
                 actual=None if reading is None else reading["value"], status=sub.status,
                 submission_id=sub.id, source_file=sub.original_name,

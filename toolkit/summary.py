@@ -183,8 +183,9 @@ class _Sheet:
         self.untrusted: set[tuple[int, int]] = set()
 
     def text(self, row, col, value, fmt=None, untrusted=False):
-        value = "" if value is None else str(value)
-        if value == "":
+        if value.__class__ is not str:
+            value = "" if value is None else str(value)
+        if not value:
             self.ws.write_blank(row, col, None, fmt)
             return
         self.ws.write_string(row, col, value, fmt)
@@ -869,33 +870,51 @@ def _lineage(sh: _Sheet, model: Consolidated):
     cells = sorted(model.values.values(), key=lambda v: (
         unit_order.get(v.fact.unit_code, len(unit_order)), v.fact.unit_code,
         ind_order.get(v.fact.indicator, len(ind_order)), v.fact.indicator))
+    # The biggest sheet (a row per unit and indicator): what is the same for a unit or an
+    # indicator is worked out once, the cells are written straight, and an empty number
+    # stays an empty cell (no element to write, read back and check).
+    ws, untrusted = sh.ws, sh.untrusted
+    write_string, write_number = ws.write_string, ws.write_number
+    per_unit: dict[str, tuple] = {}
+    per_indicator: dict[str, tuple] = {}
+    numbers = ((c["target"], "target", True, 0), (c["allocated"], "allocated", True, 0),
+               (c["unit_target"], "target", False, 0), (c["expected"], "expected", False, 1),
+               (c["actual"], "actual", True, 0), (c["completion"], "completion", False, 2),
+               (c["ratio"], "ratio", False, 2), (c["submission"], "submission_id", True, 3))
     row = head
     for row, item in enumerate(cells, start=head + 1):
         fact, var = item.fact, item.value
-        ind = indicators.get(fact.indicator)
-        measure = ind.unit if ind else ""
-        num = book.num(measure)
-        status = units.get(fact.unit_code)
-        sh.text(row, c["period"], fact.period, cell)
-        sh.text(row, c["code"], fact.unit_code, cell)
-        sh.text(row, c["unit"], status.unit.name if status else "", cell)
-        sh.text(row, c["indicator"], fact.indicator, cell, untrusted=ind is None)
-        sh.text(row, c["name"], ind.name if ind else "", cell)
-        sh.text(row, c["measure"], measure, cell)
-        sh.number(row, c["target"], fact.target, num)
-        sh.number(row, c["allocated"], fact.allocated, num)
-        sh.number(row, c["unit_target"], var.target, num)
-        sh.number(row, c["expected"], var.expected, book.num(measure, True))
-        sh.number(row, c["actual"], fact.actual, num)
-        sh.text(row, c["raw"], fact.raw, cell, untrusted=True)
-        sh.number(row, c["completion"], var.completion, pct)
-        sh.number(row, c["ratio"], var.ratio, pct)
-        sh.text(row, c["rag"], _rag_label(book, var.rag), cell)
-        sh.text(row, c["state"], L(f"state.{status.state}") if status else fact.status, cell)
-        sh.number(row, c["submission"], fact.submission_id, cell)
-        for key, value in (("file", fact.source_file), ("stored", fact.stored_path),
-                           ("sheet", fact.sheet), ("cell", fact.cell)):
-            sh.text(row, c[key], value, cell, untrusted=True)
+        if fact.unit_code not in per_unit:
+            status = units.get(fact.unit_code)
+            per_unit[fact.unit_code] = (status.unit.name if status else "",
+                                        L(f"state.{status.state}") if status else None)
+        unit_name, state = per_unit[fact.unit_code]
+        if fact.indicator not in per_indicator:
+            ind = indicators.get(fact.indicator)
+            measure = ind.unit if ind else ""
+            per_indicator[fact.indicator] = (ind, measure, (book.num(measure),
+                                             book.num(measure, True), pct, cell))
+        ind, measure, formats = per_indicator[fact.indicator]
+        for col, value in ((c["period"], fact.period), (c["code"], fact.unit_code),
+                           (c["unit"], unit_name), (c["indicator"], fact.indicator),
+                           (c["name"], ind.name if ind else ""), (c["measure"], measure),
+                           (c["rag"], _rag_label(book, var.rag)),
+                           (c["state"], state if state is not None else fact.status)):
+            sh.text(row, col, value, cell)
+        if ind is None:
+            untrusted.add((row, c["indicator"]))
+        for col, name, of_fact, kind in numbers:
+            value = getattr(fact if of_fact else var, name)
+            if value is not None:
+                write_number(row, col, value, formats[kind])
+        for col, value in ((c["raw"], fact.raw), (c["file"], fact.source_file),
+                           (c["stored"], fact.stored_path), (c["sheet"], fact.sheet),
+                           (c["cell"], fact.cell)):
+            if value is not None and value != "":
+                write_string(row, col, str(value), cell)
+                untrusted.add((row, col))
+            else:
+                ws.write_blank(row, col, None, cell)
     first = head + 1
     sh.rag_rules(first, c["ratio"], row, c["rag"], _a1(first, c["ratio"], fix_col=True))
     _state_rules(sh, first, c["state"], row, c["state"], _a1(first, c["state"]))
