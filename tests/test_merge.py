@@ -443,3 +443,58 @@ def test_a_workbook_open_elsewhere_is_a_clear_error(merged, tmp_path, monkeypatc
         run(copy, out)
     assert out.read_bytes() == b"the last good workbook"
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".part"] == []
+
+
+# --- many values: 数据明细 in a workbook of its own, written on another core ---------------
+
+@pytest.mark.parametrize("fork", [True, False], ids=["second process", "one process"])
+def test_many_values_put_the_lineage_in_its_own_workbook(tmp_path, monkeypatch, merged, fork):
+    monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)  # the fixture has more
+    if not fork:
+        monkeypatch.setattr(summary, "_can_fork", lambda: False)
+    db = tmp_path / "toolkit.db"
+    shutil.copy(merged[0], db)
+    out = tmp_path / "consolidated.xlsx"
+    report = run(db, out)
+    assert report.lineage == tmp_path / "consolidated_lineage.xlsx"
+    # the rows are all there, read back by another library than the writer's
+    assert table(report.lineage, "lineage") == table(merged[1], "lineage")
+    # the summary's own 数据明细 sheet says where they are, and links to the file
+    note = rows_of(out, "lineage")[1][0]
+    assert report.lineage.name in note and str(len(table(merged[1], "lineage"))) in note
+    wb = openpyxl.load_workbook(out)
+    assert wb[sheet_name("lineage")]["A4"].hyperlink.target == report.lineage.name
+    assert openpyxl.load_workbook(report.lineage).sheetnames == [sheet_name("lineage"),
+                                                                 sheet_name("legend")]
+    # the rest of the summary is as it was
+    for key in ("prefecture", "matrix", "narratives", "issues"):
+        assert table(out, key) == table(merged[1], key)
+
+
+def test_a_lineage_file_left_from_a_bigger_merge_is_removed(tmp_path, monkeypatch, merged):
+    db = tmp_path / "toolkit.db"
+    shutil.copy(merged[0], db)
+    out = tmp_path / "consolidated.xlsx"
+    monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)
+    assert run(db, out).lineage.is_file()
+    monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10**9)
+    report = run(db, out)
+    assert report.lineage is None and not summary.lineage_path(out).exists()
+    assert table(out, "lineage") == table(merged[1], "lineage")
+
+
+def test_a_failing_lineage_writer_leaves_the_summary_untouched(tmp_path, monkeypatch, merged):
+    db = tmp_path / "toolkit.db"
+    shutil.copy(merged[0], db)
+    out = tmp_path / "consolidated.xlsx"
+    out.write_bytes(b"the last good workbook")
+    monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(summary, "_write_lineage_book", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run(db, out)
+    assert out.read_bytes() == b"the last good workbook"
+    assert list(tmp_path.glob("*.part")) == [] and list(tmp_path.glob(".*.part")) == []

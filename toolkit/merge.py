@@ -46,6 +46,7 @@ class MergeReport:
     rag: dict  # green/amber/red/none -> number of prefecture indicators
     facts: int
     previous_period: str | None = None
+    lineage: Path | None = None  # 数据明细 in a workbook of its own (many values)
 
 
 def default_out(workspace, period) -> Path:
@@ -73,7 +74,7 @@ def consolidate(db_path, tasklist, period, out, *, thresholds=None, deadline=Non
     gathered = gather(db_path, tasklist, period, include_invalid)
     model = build_model(tasklist, gathered, thresholds, deadline)
     written = write_summary(out, model, lang)
-    return report(model, gathered, written.path)
+    return report(model, gathered, written.path, written.lineage)
 
 
 def _parse(text: str) -> dt.datetime | None:
@@ -217,7 +218,8 @@ def build_model(tasklist, gathered: Gathered, thresholds, deadline) -> Consolida
         created=created)
 
 
-def report(model: Consolidated, gathered: Gathered, path: Path) -> MergeReport:
+def report(model: Consolidated, gathered: Gathered, path: Path,
+           lineage: Path | None = None) -> MergeReport:
     """What the command tells the office after a merge."""
     selection = gathered.selection
     names = {u.unit.code: u.unit.name for u in model.units}
@@ -232,4 +234,5 @@ def report(model: Consolidated, gathered: Gathered, path: Path) -> MergeReport:
         included=tuple((s.unit_code, names.get(s.unit_code, s.unit_code))
                        for s in selection.included),
         marked=selection.marked, left_out=left_out, behind=behind, rag=model.rag_counts(),
-        facts=len(gathered.facts), previous_period=prev.code if prev else None)
+        facts=len(gathered.facts), previous_period=prev.code if prev else None,
+        lineage=lineage)

@@ -17,6 +17,8 @@ error (the last good workbook stays in place).
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import functools
 import re
@@ -168,6 +170,19 @@ class Written:
     path: Path
     formulas: int  # formula cells the writer put there
     texts: int  # cells of text that came from submissions
+    lineage: Path | None = None  # the lineage workbook, when 数据明细 has a file of its own
+
+
+# From this many values on, 数据明细 is a workbook of its own beside the consolidated
+# one (``lineage_path``), written at the same time on another core: a township run's
+# tens of thousands of rows would otherwise make the summary slow to write and to open.
+LINEAGE_OWN_FILE_FROM = 20_000
+
+
+def lineage_path(path: str | Path) -> Path:
+    """Where the lineage workbook of the consolidated workbook at ``path`` goes."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_lineage{path.suffix}")
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -351,33 +366,88 @@ def write_summary(path: str | Path, model: Consolidated, lang: str = "zh") -> Wr
 
 
 def _write(path: Path, model: Consolidated, lang: str) -> Written:
+    """The workbook, checked; with many values the lineage workbook beside it, written
+    by a second process (forked: it has the model already) while this one writes the
+    rest. The consolidated workbook is put in place only once both are written."""
+    lineage = lineage_path(path) if len(model.values) >= LINEAGE_OWN_FILE_FROM else None
+    with atomic_path(path) as tmp:
+        if lineage is None:
+            counts = _write_book(tmp, model, lang, SHEETS)
+        elif _can_fork():
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            _FORKED[:] = [(lineage, model, lang)]
+            try:
+                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")
+                                         ) as pool:
+                    other = pool.submit(_write_forked_lineage)
+                    counts = _write_book(tmp, model, lang, SHEETS, lineage=lineage)
+                    more = other.result()
+            finally:
+                _FORKED.clear()
+            counts = tuple(a + b for a, b in zip(counts, more))
+        else:
+            more = _write_lineage_book(lineage, model, lang)
+            counts = tuple(a + b for a, b in zip(_write_book(tmp, model, lang, SHEETS,
+                                                             lineage=lineage), more))
+    if lineage is None:  # a lineage file from an earlier, bigger merge would mislead
+        with contextlib.suppress(FileNotFoundError):
+            lineage_path(path).unlink()
+    return Written(path, *counts, lineage=lineage)
+
+
+_FORKED: list = []  # (path, model, lang) a forked lineage writer inherits: nothing to pickle
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on this system
+        cores = os.cpu_count() or 1
+    return cores > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _write_forked_lineage() -> tuple[int, int]:
+    return _write_lineage_book(*_FORKED[0])
+
+
+def _write_lineage_book(path: Path, model: Consolidated, lang: str) -> tuple[int, int]:
+    with atomic_path(path) as tmp:
+        return _write_book(tmp, model, lang, ("lineage", "legend"))
+
+
+def _write_book(tmp: Path, model: Consolidated, lang: str, keys,
+                lineage: Path | None = None) -> tuple[int, int]:
+    """Write the sheets ``keys`` to ``tmp`` and check the file; (formulas, texts) written.
+    With ``lineage``, the lineage sheet only says which file holds the rows."""
     import xlsxwriter
 
-    with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
-        book = _Book(wb, lang, model.thresholds)
-        wb.set_properties({"title": book.label("doc.title", title=model.title,
-                                               period=model.period.label(lang)),
-                           "subject": model.period.code, "author": book.label("doc.author"),
-                           "created": model.created})
-        sheets = {key: book.sheet(key) for key in SHEETS}
-        _prefecture(sheets["prefecture"], model)
-        _matrix(sheets["matrix"], model)
-        _changes(sheets["change"], model)
-        _progress(sheets["progress"], model)
-        _narratives(sheets["narratives"], model)
-        _submissions(sheets["submissions"], model)
-        _issues(sheets["issues"], model)
-        _lineage(sheets["lineage"], model)
-        _legend(sheets["legend"], model)
-        _overview(sheets["overview"], model)
-        sheets["overview"].ws.activate()
-        wb.close()
-        allowed = {s.name: s.formulas for s in book.sheets}
-        untrusted = {s.name: s.untrusted for s in book.sheets}
-        check_no_foreign_formulas(tmp, allowed, untrusted)
-    return Written(path, sum(len(v) for v in allowed.values()),
-                   sum(len(v) for v in untrusted.values()))
+    wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+    book = _Book(wb, lang, model.thresholds)
+    wb.set_properties({"title": book.label("doc.title", title=model.title,
+                                           period=model.period.label(lang)),
+                       "subject": model.period.code, "author": book.label("doc.author"),
+                       "created": model.created})
+    sheets = {key: book.sheet(key) for key in keys}
+    writers = {"prefecture": _prefecture, "matrix": _matrix, "change": _changes,
+               "progress": _progress, "narratives": _narratives,
+               "submissions": _submissions, "issues": _issues, "lineage": _lineage,
+               "legend": _legend, "overview": _overview}
+    for key in [k for k in keys if k != "overview"] + [k for k in keys if k == "overview"]:
+        if key == "lineage" and lineage is not None:
+            _lineage_elsewhere(sheets[key], model, lineage)
+        else:
+            writers[key](sheets[key], model)
+    sheets[keys[0]].ws.activate()
+    wb.close()
+    allowed = {s.name: s.formulas for s in book.sheets}
+    untrusted = {s.name: s.untrusted for s in book.sheets}
+    check_no_foreign_formulas(tmp, allowed, untrusted)
+    return sum(len(v) for v in allowed.values()), sum(len(v) for v in untrusted.values())
 
 
 def check_no_foreign_formulas(path, allowed: dict, untrusted: dict | None = None) -> None:
@@ -871,7 +941,7 @@ def _lineage(sh: _Sheet, model: Consolidated):
         unit_order.get(v.fact.unit_code, len(unit_order)), v.fact.unit_code,
         ind_order.get(v.fact.indicator, len(ind_order)), v.fact.indicator))
     # The biggest sheet (a row per unit and indicator): what is the same for a unit or an
-    # indicator is worked out once, the cells are written straight, and an empty number
+    # indicator is worked out once, the cells are written straight, and an empty value
     # stays an empty cell (no element to write, read back and check).
     ws, untrusted = sh.ws, sh.untrusted
     write_string, write_number = ws.write_string, ws.write_number
@@ -907,19 +977,29 @@ def _lineage(sh: _Sheet, model: Consolidated):
             value = getattr(fact if of_fact else var, name)
             if value is not None:
                 write_number(row, col, value, formats[kind])
-        for col, value in ((c["raw"], fact.raw), (c["file"], fact.source_file),
-                           (c["stored"], fact.stored_path), (c["sheet"], fact.sheet),
-                           (c["cell"], fact.cell)):
+        for col, value, submitted in ((c["raw"], fact.raw, True),
+                                      (c["file"], fact.source_file, True),
+                                      (c["stored"], fact.stored_path, False),
+                                      (c["sheet"], fact.sheet, True),
+                                      (c["cell"], fact.cell, False)):
             if value is not None and value != "":
                 write_string(row, col, str(value), cell)
-                untrusted.add((row, col))
-            else:
-                ws.write_blank(row, col, None, cell)
+                if submitted:  # the stored path and the A1 cell are the toolkit's own
+                    untrusted.add((row, col))
     first = head + 1
     sh.rag_rules(first, c["ratio"], row, c["rag"], _a1(first, c["ratio"], fix_col=True))
     _state_rules(sh, first, c["state"], row, c["state"], _a1(first, c["state"]))
     sh.widths((8, 8, 14, 7, 28, 7, 13, 13, 13, 13, 13, 12, 9, 9, 6, 14, 7, 28, 36, 10, 6))
     sh.table(head, row, len(cols) - 1, freeze_col=4)
+
+
+def _lineage_elsewhere(sh: _Sheet, model: Consolidated, lineage: Path):
+    """The lineage sheet of a consolidated workbook whose rows are in ``lineage``."""
+    L = sh.book.label
+    sh.title(L("lineage.title", period=model.period.label(sh.book.lang)), 8,
+             L("lineage.elsewhere", rows=len(model.values), file=lineage.name))
+    sh.ws.write_url(3, 0, f"external:{lineage.name}", sh.book.fmt("cell"), lineage.name)
+    sh.widths((60,))
 
 
 def _legend(sh: _Sheet, model: Consolidated):
