@@ -514,3 +514,28 @@ def test_the_same_file_reached_twice_is_one_file(ws, tmp_path):
     report = collect(ws, "2024H1", [path, tmp_path / "in", tmp_path / "in" / "sub", box])
     assert sorted(r.name for r in report.rows) == ["喀什市.xlsx", "疏勒县.xlsx"]
     assert len(rows_of(ws)) == 2
+
+
+def _logged(path):
+    """A reader that takes half a second over files named slow*, and notes every file read."""
+    import time
+    from pathlib import Path
+
+    path = Path(path)
+    if path.name.startswith("slow"):
+        time.sleep(0.5)
+    (path.parent / "log").mkdir(exist_ok=True)
+    (path.parent / "log" / path.name).touch()
+    return path.name
+
+
+def test_results_stream_in_order_and_a_slow_file_holds_back_only_a_window(tmp_path):
+    paths = [tmp_path / "slow0"] + [tmp_path / f"f{i:02d}" for i in range(1, 30)]
+    stream = sandbox.read_each(paths, workers=2, reader=_logged)
+    first = next(stream)
+    read_meanwhile = len(list((tmp_path / "log").iterdir()))
+    rest = list(stream)
+    assert [first.values] + [r.values for r in rest] == [p.name for p in paths]
+    # while the slow file was read the other worker went on, but only AHEAD per worker
+    # past it: the results waiting here stay bounded
+    assert 2 <= read_meanwhile <= sandbox.AHEAD * 2 + 1
