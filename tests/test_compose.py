@@ -222,7 +222,7 @@ def test_summary_says_who_reported_and_who_did_not(workbook):
     names = {"653101": "喀什市", "653121": "疏附县", "653122": "疏勒县",
              "653123": "英吉沙县", "653124": "泽普县"}
     msg = parse(message_bytes(compose.summary_message(head(), ["lead@example.gov.cn"],
-                                                      workbook, standings, names)))
+                                                      (workbook,), standings, names)))
     body = msg.get_body().get_content()
     assert "应报 5 个单位，已报送 3 个（通过校验 2 个，未通过 1 个），未报送 2 个" in body
     assert "未报送单位：英吉沙县、泽普县" in body

@@ -299,6 +299,17 @@ def test_summary_goes_to_the_leadership_with_the_consolidated_workbook(tmp_path)
     assert by_status(send_mail(ws, "summary", P, dry_run=True), "skipped") == {None}
 
 
+def test_a_township_run_sends_the_lineage_workbook_beside_the_summary(tmp_path):
+    ws = reminder_workspace(tmp_path)
+    summary = write_workbook(ws.period_dir(P) / "consolidated_2024H1.xlsx", text="汇总")
+    lineage = write_workbook(ws.period_dir(P) / "consolidated_2024H1_lineage.xlsx",
+                             text="数据明细")
+    (done,) = [o for o in send_mail(ws, "summary", P, dry_run=True).outcomes
+               if o.status == "written"]
+    assert attachments(parse(done.path)) == {summary.name: summary.read_bytes(),
+                                             lineage.name: lineage.read_bytes()}
+
+
 def test_summary_needs_the_workbook_and_recipients(tmp_path):
     ws = make_workspace(tmp_path)
     with pytest.raises(MailError, match="toolkit merge -p 2024H1"):

@@ -292,9 +292,12 @@ def reminder_message(head: Letterhead, unit, to, standing: Standing,
                     in_reply_to=in_reply_to, now=now)
 
 
-def summary_message(head: Letterhead, to, attachment: Attachment, standings, unit_names,
+def summary_message(head: Letterhead, to, attachments, standings, unit_names,
                     *, now: dt.datetime | None = None) -> EmailMessage:
-    """The consolidated workbook to the leadership, with who reported and who did not."""
+    """The consolidated workbook to the leadership, with who reported and who did not.
+
+    ``attachments``: the consolidated workbook, and its lineage workbook when merge
+    wrote one."""
     standings = list(standings)
     missing = [s for s in standings if s.state == "missing"]
     failed = [s for s in standings if s.state in ("invalid", "rejected")]
@@ -309,7 +312,7 @@ def summary_message(head: Letterhead, to, attachment: Attachment, standings, uni
             names = sep.join(unit_names.get(s.unit_code, s.unit_code) for s in group)
             body += "\n" + t(key, head.lang, names=names)
     return _message(head, "summary", None, to, t("mail.summary.subject", head.lang, **fields),
-                    body, [attachment], now=now)
+                    body, list(attachments), now=now)
 
 
 def message_bytes(msg: EmailMessage) -> bytes:

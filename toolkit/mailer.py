@@ -318,10 +318,13 @@ class _Gather:
         units = _in_scope(self.plan)
         current = standings(self.conn, self.period, units)
         names = {u.code: u.name for u in units}
-        attachment = _attachment(path, self.head)
+        from toolkit.summary import lineage_path
+
+        files = [path] + [p for p in (lineage_path(path),) if p.is_file()]  # a township run
+        attached = tuple(_attachment(f, self.head) for f in files)
         self.items.append(_Draft(
-            None, t("mail.leadership", self.lang), to, attachments=(attachment,),
-            build=lambda rcpt: compose.summary_message(self.head, rcpt, attachment,
+            None, t("mail.leadership", self.lang), to, attachments=attached,
+            build=lambda rcpt: compose.summary_message(self.head, rcpt, attached,
                                                        current.values(), names)))
 
     def _unknown(self, names) -> None:

@@ -29,7 +29,8 @@ def mail(state, kind, period, dry_run, resend, as_of):
     feedback   each unit with issues its annotated workbook and what to fix
     reminders  units not reported, or not passing the checks (催报); the
                wording follows the deadline in toolkit.toml [periods]
-    summary    the consolidated workbook to [mail] summary_to
+    summary    the consolidated workbook (and its lineage workbook, if any) to
+               [mail] summary_to
 
     Nothing is sent twice unless --resend; every message is recorded in the
     workspace database.
