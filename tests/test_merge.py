@@ -498,3 +498,51 @@ def test_a_failing_lineage_writer_leaves_the_summary_untouched(tmp_path, monkeyp
         run(db, out)
     assert out.read_bytes() == b"the last good workbook"
     assert list(tmp_path.glob("*.part")) == [] and list(tmp_path.glob(".*.part")) == []
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["second process", "one process"])
+def test_a_failing_summary_leaves_the_earlier_lineage_file_too(tmp_path, monkeypatch, merged,
+                                                               fork):
+    """The pair is put in place together: never a new lineage beside an old summary."""
+    db = tmp_path / "toolkit.db"
+    shutil.copy(merged[0], db)
+    out = tmp_path / "consolidated.xlsx"
+    out.write_bytes(b"the last good workbook")
+    summary.lineage_path(out).write_bytes(b"its lineage")
+    monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)
+    if not fork:
+        monkeypatch.setattr(summary, "_can_fork", lambda: False)
+    real = summary._write_book
+
+    def failing_summary(tmp, model, lang, keys, lineage=None):
+        if "overview" in keys:
+            raise UnsafeWorkbookError("a foreign formula")
+        return real(tmp, model, lang, keys, lineage)
+
+    monkeypatch.setattr(summary, "_write_book", failing_summary)
+    with pytest.raises(UnsafeWorkbookError):
+        run(db, out)
+    assert out.read_bytes() == b"the last good workbook"
+    assert summary.lineage_path(out).read_bytes() == b"its lineage"
+    assert not list(tmp_path.glob(".*.part"))  # no temporary file left behind
+
+
+def test_a_stale_lineage_file_that_cannot_go_stops_the_merge_first(tmp_path, monkeypatch,
+                                                                   merged):
+    db = tmp_path / "toolkit.db"
+    shutil.copy(merged[0], db)
+    out = tmp_path / "consolidated.xlsx"
+    out.write_bytes(b"the last good workbook")
+    stale = summary.lineage_path(out)
+    stale.write_bytes(b"open in Excel")
+    real_unlink = type(stale).unlink
+
+    def locked(self, *args, **kwargs):
+        if self == stale:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(stale), "unlink", locked)
+    with pytest.raises(summary.OutputError, match=stale.name):
+        run(db, out)
+    assert out.read_bytes() == b"the last good workbook" and stale.is_file()

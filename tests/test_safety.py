@@ -271,12 +271,14 @@ CELL_SPELLINGS = [
     "<c r='{ref}'><v>1</v></c>",  # single quotes
     '<c\tr="{ref}"/>',  # a tab after the name
     '<c\nr="{ref}"/>',
+    '<c\x0br="{ref}"/>',  # a vertical tab or a form feed: whitespace to \\s too
+    '<c\x0cr="{ref}"/>',
     '<x:c r="{ref}"><x:v>1</x:v></x:c>',  # a prefix
     '<c  r="{ref}"/>',  # two spaces
     '<c r = "{ref}"/>',
 ]
 ROW_SPELLINGS = ['<row r="{n}">', '<row spans="1:2" r="{n}">', "<row r='{n}'>", "<x:row r=\"{n}\">",
-                 "<row\tr=\"{n}\">", "<row>"]
+                 "<row\tr=\"{n}\">", "<row\x0br=\"{n}\">", "<row\x0c/>", "<row>"]
 
 
 @pytest.mark.parametrize("cell", CELL_SPELLINGS)

@@ -15,7 +15,6 @@ the workbook again.
 
 from __future__ import annotations
 
-import functools
 import posixpath
 import re
 import zipfile
@@ -56,8 +55,8 @@ def xlsx_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     try:
         with zipfile.ZipFile(path) as archive:
-            sheets = _sheet_parts(archive.read("xl/workbook.xml"),
-                                  archive.read("xl/_rels/workbook.xml.rels"))
+            sheets = sheet_parts(archive.read("xl/workbook.xml"),
+                                 archive.read("xl/_rels/workbook.xml.rels"))
             found = set()
             for name, part in sheets:
                 if part not in archive.NameToInfo or not _may_hold_formulas(archive, part):
@@ -76,10 +75,31 @@ def xlsx_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
         return None
 
 
-@functools.lru_cache(maxsize=32)
-def _sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str], ...]:
-    """(sheet name, zip part) of each sheet a workbook part names; files from one
-    template share these bytes, so they are parsed once."""
+CACHED_PARTS_BYTES = 64 * 1024  # workbook parts up to this size are remembered by digest
+
+
+def sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str], ...]:
+    """(sheet name, zip part) of each sheet a workbook part names. Files from one template
+    share these bytes, so small ones are parsed once (remembered by their digest: a
+    reader process does not keep a big hostile part alive)."""
+    import hashlib
+
+    if len(book_xml) + len(rels_xml) > CACHED_PARTS_BYTES:
+        return _parse_sheet_parts(book_xml, rels_xml)
+    key = hashlib.blake2b(len(book_xml).to_bytes(8, "big") + book_xml + rels_xml,
+                          digest_size=16).digest()
+    found = _SHEET_PARTS.get(key)
+    if found is None:
+        if len(_SHEET_PARTS) >= 32:
+            _SHEET_PARTS.clear()
+        found = _SHEET_PARTS[key] = _parse_sheet_parts(book_xml, rels_xml)
+    return found
+
+
+_SHEET_PARTS: dict[bytes, tuple] = {}
+
+
+def _parse_sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str], ...]:
     from defusedxml import ElementTree
 
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

@@ -350,14 +350,15 @@ _DIMENSION_AT = re.compile(rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\
 
 
 def _odd(window: bytes, tag: bytes, prefixed: re.Pattern, spaced: re.Pattern) -> bool:
-    """Whether ``tag`` appears with a namespace prefix, or followed by a tab or newline:
-    spellings the plain patterns do not see (``in`` first: it runs at C speed)."""
+    """Whether ``tag`` appears with a namespace prefix, or followed by whitespace other than
+    a space: spellings the plain patterns do not see (``in`` first: it runs at C speed)."""
     return (b":" + tag[1:] in window and prefixed.search(window) is not None) \
         or spaced.search(window) is not None
 
 
-_PREFIXED_CELL, _SPACED_CELL = re.compile(rb":c\s"), re.compile(rb"<c[\t\n\r]")
-_PREFIXED_ROW, _SPACED_ROW = re.compile(rb":row[\s>/]"), re.compile(rb"<row[\t\n\r]")
+# every other character \s matches (in bytes: \t \n \v \f \r), after the name
+_PREFIXED_CELL, _SPACED_CELL = re.compile(rb":c\s"), re.compile(rb"<c[\t\n\x0b\x0c\r]")
+_PREFIXED_ROW, _SPACED_ROW = re.compile(rb":row[\s>/]"), re.compile(rb"<row[\t\n\x0b\x0c\r]")
 _CELL_ROW_PLAIN = re.compile(rb'<c r="[A-Za-z]{1,4}(\d{1,8})"')
 _CELL_COL_PLAIN = re.compile(rb'<c r="([A-Za-z]{1,4})\d')
 

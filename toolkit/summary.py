@@ -361,40 +361,48 @@ def write_summary(path: str | Path, model: Consolidated, lang: str = "zh") -> Wr
     try:
         return _write(path, model, lang)
     except PermissionError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}. If the workbook is open in "
-                          "Excel or WPS, close it and run merge again") from None
+        names = f"{exc.filename or ''} {getattr(exc, 'filename2', None) or ''}"
+        target = lineage_path(path) if lineage_path(path).stem in names else path
+        raise OutputError(f"cannot write {target}: {exc.strerror}. If the workbook is open "
+                          "in Excel or WPS, close it and run merge again") from None
 
 
 def _write(path: Path, model: Consolidated, lang: str) -> Written:
     """The workbook, checked; with many values the lineage workbook beside it, written
     by a second process (forked: it has the model already) while this one writes the
-    rest. The consolidated workbook is put in place only once both are written."""
+    rest. Both are put in place only once both are written and checked; a failure
+    leaves the earlier pair as it was."""
     lineage = lineage_path(path) if len(model.values) >= LINEAGE_OWN_FILE_FROM else None
     with atomic_path(path) as tmp:
         if lineage is None:
             counts = _write_book(tmp, model, lang, SHEETS)
-        elif _can_fork():
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            _FORKED[:] = [(lineage, model, lang)]
-            try:
-                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")
-                                         ) as pool:
-                    other = pool.submit(_write_forked_lineage)
-                    counts = _write_book(tmp, model, lang, SHEETS, lineage=lineage)
-                    more = other.result()
-            finally:
-                _FORKED.clear()
-            counts = tuple(a + b for a, b in zip(counts, more))
+            # a lineage file from an earlier, bigger merge would mislead: it goes first
+            with contextlib.suppress(FileNotFoundError):
+                lineage_path(path).unlink()
         else:
-            more = _write_lineage_book(lineage, model, lang)
-            counts = tuple(a + b for a, b in zip(_write_book(tmp, model, lang, SHEETS,
-                                                             lineage=lineage), more))
-    if lineage is None:  # a lineage file from an earlier, bigger merge would mislead
-        with contextlib.suppress(FileNotFoundError):
-            lineage_path(path).unlink()
+            with atomic_path(lineage) as lineage_tmp:  # renamed just before the summary
+                counts = _write_pair(tmp, lineage_tmp, lineage, model, lang)
     return Written(path, *counts, lineage=lineage)
+
+
+def _write_pair(tmp: Path, lineage_tmp: Path, lineage: Path, model: Consolidated,
+                lang: str) -> tuple[int, int]:
+    if not _can_fork():
+        more = _write_lineage_book(lineage_tmp, model, lang)
+        counts = _write_book(tmp, model, lang, SHEETS, lineage=lineage)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _FORKED[:] = [(lineage_tmp, model, lang)]
+        try:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+                other = pool.submit(_write_forked_lineage)
+                counts = _write_book(tmp, model, lang, SHEETS, lineage=lineage)
+                more = other.result()
+        finally:
+            _FORKED.clear()
+    return tuple(a + b for a, b in zip(counts, more))
 
 
 _FORKED: list = []  # (path, model, lang) a forked lineage writer inherits: nothing to pickle
@@ -415,9 +423,8 @@ def _write_forked_lineage() -> tuple[int, int]:
     return _write_lineage_book(*_FORKED[0])
 
 
-def _write_lineage_book(path: Path, model: Consolidated, lang: str) -> tuple[int, int]:
-    with atomic_path(path) as tmp:
-        return _write_book(tmp, model, lang, ("lineage", "legend"))
+def _write_lineage_book(tmp: Path, model: Consolidated, lang: str) -> tuple[int, int]:
+    return _write_book(tmp, model, lang, ("lineage", "legend"))
 
 
 def _write_book(tmp: Path, model: Consolidated, lang: str, keys,
@@ -971,7 +978,7 @@ def _lineage(sh: _Sheet, model: Consolidated):
                            (c["rag"], _rag_label(book, var.rag)),
                            (c["state"], state if state is not None else fact.status)):
             sh.text(row, col, value, cell)
-        if ind is None:
+        if ind is None and fact.indicator:
             untrusted.add((row, c["indicator"]))
         for col, name, of_fact, kind in numbers:
             value = getattr(fact if of_fact else var, name)
