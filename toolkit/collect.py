@@ -321,8 +321,11 @@ def _read_and_record(run: _Run, conn, pending: list[_Pending], options: Options)
     results = sandbox.read_each([p.staged for p in pending], workers=options.workers,
                                 memory_mb=options.memory_mb, timeout=options.timeout,
                                 reader=reader)
-    for entry, result in zip(pending, results):
-        _record_read(run, conn, entry, result)
+    try:
+        for entry, result in zip(pending, results):
+            _record_read(run, conn, entry, result)
+    finally:
+        results.close()  # on an error here, the readers stop now, not when it is collected
 
 
 @dataclass(frozen=True)
