@@ -121,6 +121,8 @@ class Extracted:
 
 def text(value) -> str:
     """A cell value as the text a clerk sees (3.0 -> "3", None -> "")."""
+    if value.__class__ is str:  # most cells: nothing to convert
+        return value.strip()
     import datetime as dt
 
     if value is None:

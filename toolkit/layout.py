@@ -9,6 +9,7 @@ whatever the language.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 LAYOUT_VERSION = "1"  # bump when anything below moves; it enters the fingerprint
@@ -56,6 +57,7 @@ IDENTITY_KEYS = ("unit_code", "unit_name", "period", "template_version", "finger
 PROPERTY_PREFIX = "toolkit."
 
 
+@functools.lru_cache(maxsize=1024)
 def col_letter(col: int) -> str:
     letters = ""
     while col:
