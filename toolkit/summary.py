@@ -3,7 +3,9 @@
 Sheets (names and labels from ``toolkit/text/summary.yaml``, Chinese by default):
 overview with charts, prefecture summary per indicator, unit × indicator
 matrix, period-over-period change, task status by unit, the units' narratives,
-submission status, validation issues, a long lineage table, and a legend.
+submission status, validation issues, a long lineage table, and a legend. From
+``LINEAGE_OWN_FILE_FROM`` values on, the lineage table is a workbook of its own
+beside the summary, written by a second process at the same time.
 
 Colours that judge a value are real Excel conditional formatting that mirrors
 ``toolkit.variance.rag`` exactly: the rules compare a progress-ratio cell with
@@ -405,7 +407,7 @@ def _write_pair(tmp: Path, lineage_tmp: Path, lineage: Path, model: Consolidated
     return tuple(a + b for a, b in zip(counts, more))
 
 
-_FORKED: list = []  # (path, model, lang) a forked lineage writer inherits: nothing to pickle
+_FORKED: list = []  # (file, model, lang) a forked lineage writer inherits: nothing to pickle
 
 
 def _can_fork() -> bool:
