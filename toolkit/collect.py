@@ -219,12 +219,11 @@ def _read_ahead(run: _Run, conn, items, options: Options):
     limits = options.limits
     pool = None
     if options.workers > 1 and len(items) >= POOLED_CHECKS_FROM:
-        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        methods = multiprocessing.get_all_start_methods()
-        pool = ProcessPoolExecutor(options.workers, mp_context=multiprocessing.get_context(
-            "fork" if "fork" in methods else None))
+        from toolkit.processes import context
+
+        pool = ProcessPoolExecutor(options.workers, mp_context=context())
     checks: dict[str, object] = {}
     window: list[tuple] = []
     previous: list[tuple] = []

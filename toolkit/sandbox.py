@@ -16,13 +16,14 @@ module-level function.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass
+
+from toolkit import processes
 
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_TIMEOUT = 60.0
@@ -170,11 +171,6 @@ def _death(worker: _Worker) -> ReadResult:
     return ReadResult(None, CRASH, detail)
 
 
-def _context():
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
 def read_all(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_MEMORY_MB,
              timeout: float = DEFAULT_TIMEOUT, reader=None) -> list[ReadResult]:
     """Read every path in a worker process; one ReadResult per path, in order.
@@ -198,7 +194,7 @@ def read_each(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT
     paths = [str(p) for p in paths]
     if not paths:
         return
-    ctx = _context()
+    ctx = processes.context()
     reader = reader or default_reader
     memory_bytes = int(memory_mb) * 1024 * 1024
     queue = deque(range(len(paths)))

@@ -411,14 +411,10 @@ _FORKED: list = []  # (file, model, lang) a forked lineage writer inherits: noth
 
 
 def _can_fork() -> bool:
-    import multiprocessing
-    import os
+    """A second core, and workers that inherit the model rather than receive it."""
+    from toolkit import processes
 
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on this system
-        cores = os.cpu_count() or 1
-    return cores > 1 and "fork" in multiprocessing.get_all_start_methods()
+    return processes.cores() > 1 and processes.can_fork()
 
 
 def _write_forked_lineage() -> tuple[int, int]:

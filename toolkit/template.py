@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -599,13 +598,9 @@ _COMMON: dict = {}  # a pool worker's spec fields shared by every template
 
 
 def _workers(count: int) -> int:
-    if count < PARALLEL_FROM:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on this system
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4))
+    from toolkit.processes import cores
+
+    return 1 if count < PARALLEL_FROM else max(1, min(cores(), 4))
 
 
 def _init_worker(common: dict) -> None:
@@ -630,12 +625,11 @@ def _write_all(jobs, common: dict):
             yield write_template(path, TemplateSpec(unit=unit, allocations=allocations,
                                                     **common))
         return
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+    from toolkit.processes import context
+
+    pool = ProcessPoolExecutor(workers, mp_context=context(), initializer=_init_worker,
                                initargs=(common,))
     try:
         yield from pool.map(_write_one, jobs, chunksize=4)

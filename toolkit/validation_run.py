@@ -6,8 +6,9 @@ the rules (``toolkit.extract``, ``toolkit.validate``) without writing anything.
 ``run_validation`` then records what it found: the ``readings``,
 ``progress_readings`` and ``issues`` of each submission (replacing the last
 run's) and its status (valid, warnings or invalid). Workbooks are never
-re-read, except the stored copy of an .xlsx/.xlsm, whose sheet XML is scanned
-for formulas in input cells (values alone cannot show a formula).
+re-read: collect's readers stored the formula cells beside the values (values
+alone cannot show a formula); only a record from before they did sends
+validation to the stored copy's sheet XML.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from toolkit import issues as iss
 from toolkit import layout, store
 from toolkit.formulas import FORMATS, formula_cells
 from toolkit.periods import Period, parse_period
-
 
 
 @dataclass(frozen=True)
