@@ -58,7 +58,7 @@ def xlsx_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
             sheets = sheet_parts(archive.read("xl/workbook.xml"),
                                  archive.read("xl/_rels/workbook.xml.rels"))
             found = set()
-            for name, part in sheets:
+            for name, _, part in sheets:
                 if part not in archive.NameToInfo or not _may_hold_formulas(archive, part):
                     continue
                 with archive.open(part) as stream:
@@ -78,8 +78,9 @@ def xlsx_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
 CACHED_PARTS_BYTES = 64 * 1024  # workbook parts up to this size are remembered by digest
 
 
-def sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str], ...]:
-    """(sheet name, zip part) of each sheet a workbook part names. Files from one template
+def sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str, str], ...]:
+    """(sheet name, relationship type, zip part) of each sheet a workbook part names, in
+    workbook order (a sheet without a relationship: type and part ""). Files from one template
     share these bytes, so small ones are parsed once (remembered by their digest: a
     reader process does not keep a big hostile part alive)."""
     import hashlib
@@ -99,7 +100,7 @@ def sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str], ...]
 _SHEET_PARTS: dict[bytes, tuple] = {}
 
 
-def _parse_sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str], ...]:
+def _parse_sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str, str], ...]:
     from defusedxml import ElementTree
 
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -107,13 +108,14 @@ def _parse_sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str
     pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
     book = ElementTree.fromstring(book_xml)
     rels = ElementTree.fromstring(rels_xml)
-    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{pkg}Relationship")}
+    targets = {r.get("Id"): (str(r.get("Type", "")), r.get("Target") or "")
+               for r in rels.iter(f"{pkg}Relationship")}
     out = []
     for sheet in book.iter(f"{main}sheet"):
-        target = targets.get(sheet.get(f"{rel_ns}id")) or ""
-        part = target.lstrip("/") if target.startswith("/") else \
+        kind, target = targets.get(sheet.get(f"{rel_ns}id"), ("", ""))
+        part = "" if not target else target.lstrip("/") if target.startswith("/") else \
             posixpath.normpath(f"xl/{target}")
-        out.append((sheet.get("name"), part))
+        out.append((sheet.get("name"), kind, part))
     return tuple(out)
 
 

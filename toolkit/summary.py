@@ -20,7 +20,6 @@ error (the last good workbook stays in place).
 from __future__ import annotations
 
 import contextlib
-
 import datetime as dt
 import functools
 import re
@@ -374,17 +373,17 @@ def _write(path: Path, model: Consolidated, lang: str) -> Written:
     by a second process (forked: it has the model already) while this one writes the
     rest. Both are put in place only once both are written and checked; a failure
     leaves the earlier pair as it was."""
-    lineage = lineage_path(path) if len(model.values) >= LINEAGE_OWN_FILE_FROM else None
+    beside = lineage_path(path)
     with atomic_path(path) as tmp:
-        if lineage is None:
+        if len(model.values) < LINEAGE_OWN_FILE_FROM:
             counts = _write_book(tmp, model, lang, SHEETS)
             # a lineage file from an earlier, bigger merge would mislead: it goes first
             with contextlib.suppress(FileNotFoundError):
-                lineage_path(path).unlink()
-        else:
-            with atomic_path(lineage) as lineage_tmp:  # renamed just before the summary
-                counts = _write_pair(tmp, lineage_tmp, lineage, model, lang)
-    return Written(path, *counts, lineage=lineage)
+                beside.unlink()
+            return Written(path, *counts)
+        with atomic_path(beside) as lineage_tmp:  # renamed just before the summary
+            counts = _write_pair(tmp, lineage_tmp, beside, model, lang)
+    return Written(path, *counts, lineage=beside)
 
 
 def _write_pair(tmp: Path, lineage_tmp: Path, lineage: Path, model: Consolidated,
@@ -442,7 +441,7 @@ def _write_book(tmp: Path, model: Consolidated, lang: str, keys,
                "progress": _progress, "narratives": _narratives,
                "submissions": _submissions, "issues": _issues, "lineage": _lineage,
                "legend": _legend, "overview": _overview}
-    for key in [k for k in keys if k != "overview"] + [k for k in keys if k == "overview"]:
+    for key in sorted(keys, key=lambda k: k == "overview"):  # the overview last
         if key == "lineage" and lineage is not None:
             _lineage_elsewhere(sheets[key], model, lineage)
         else:
@@ -549,27 +548,16 @@ def _window_safe(data: bytes, ok: set, texts: set, seen: set) -> bool:
 
 def _worksheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     """(sheet name, zip part) of every worksheet (not chartsheet), in workbook order."""
-    import posixpath
+    from toolkit.formulas import sheet_parts
 
-    from defusedxml import ElementTree
-
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-    pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    found = {r.get("Id"): (str(r.get("Type", "")), r.get("Target"))
-             for r in rels.iter(f"{pkg}Relationship")}
     out = []
-    for sheet in book.iter(f"{main}sheet"):
-        kind, target = found[sheet.get(f"{rel_ns}id")]
+    for name, kind, part in sheet_parts(archive.read("xl/workbook.xml"),
+                                        archive.read("xl/_rels/workbook.xml.rels")):
         if kind.endswith("/chartsheet"):
             continue
         if not kind.endswith("/worksheet"):
-            raise ValueError(f"sheet {sheet.get('name')!r} is a {kind}")
-        part = target.lstrip("/") if target.startswith("/") else \
-            posixpath.normpath(f"xl/{target}")
-        out.append((sheet.get("name"), part))
+            raise ValueError(f"sheet {name!r} is a {kind or 'sheet without a relationship'}")
+        out.append((name, part))
     return out
 
 
