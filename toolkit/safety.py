@@ -404,7 +404,7 @@ def sheet_extent(window: bytes, text: bytes) -> tuple[int, int, int]:
         rows = _ROW_REF.findall(window)
     if rows:
         max_row = max(max_row, *map(int, rows))
-    if plain and not _odd(text, b"<row", _PREFIXED_ROW, _SPACED_ROW):
+    if plain:  # ``text`` is the end of ``window``: not odd there either
         seen = text.count(b"<row ") + text.count(b"<row>") + text.count(b"<row/")
     else:
         seen = len(_ROW_TAG.findall(text))
