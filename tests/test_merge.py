@@ -447,14 +447,19 @@ def test_a_workbook_open_elsewhere_is_a_clear_error(merged, tmp_path, monkeypatc
 
 # --- many values: 数据明细 in a workbook of its own, written on another core ---------------
 
+def _copy_of(merged, folder):
+    """(database, consolidated workbook path) of a copy of the merged scenario in ``folder``."""
+    db = folder / "toolkit.db"
+    shutil.copy(merged[0], db)
+    return db, folder / "consolidated.xlsx"
+
+
 @pytest.mark.parametrize("fork", [True, False], ids=["second process", "one process"])
 def test_many_values_put_the_lineage_in_its_own_workbook(tmp_path, monkeypatch, merged, fork):
     monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)  # the fixture has more
     if not fork:
         monkeypatch.setattr(summary, "_can_fork", lambda: False)
-    db = tmp_path / "toolkit.db"
-    shutil.copy(merged[0], db)
-    out = tmp_path / "consolidated.xlsx"
+    db, out = _copy_of(merged, tmp_path)
     report = run(db, out)
     assert report.lineage == tmp_path / "consolidated_lineage.xlsx"
     # the rows are all there, read back by another library than the writer's
@@ -472,9 +477,7 @@ def test_many_values_put_the_lineage_in_its_own_workbook(tmp_path, monkeypatch, 
 
 
 def test_a_lineage_file_left_from_a_bigger_merge_is_removed(tmp_path, monkeypatch, merged):
-    db = tmp_path / "toolkit.db"
-    shutil.copy(merged[0], db)
-    out = tmp_path / "consolidated.xlsx"
+    db, out = _copy_of(merged, tmp_path)
     monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)
     assert run(db, out).lineage.is_file()
     monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10**9)
@@ -484,9 +487,7 @@ def test_a_lineage_file_left_from_a_bigger_merge_is_removed(tmp_path, monkeypatc
 
 
 def test_a_failing_lineage_writer_leaves_the_summary_untouched(tmp_path, monkeypatch, merged):
-    db = tmp_path / "toolkit.db"
-    shutil.copy(merged[0], db)
-    out = tmp_path / "consolidated.xlsx"
+    db, out = _copy_of(merged, tmp_path)
     out.write_bytes(b"the last good workbook")
     monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)
 
@@ -504,9 +505,7 @@ def test_a_failing_lineage_writer_leaves_the_summary_untouched(tmp_path, monkeyp
 def test_a_failing_summary_leaves_the_earlier_lineage_file_too(tmp_path, monkeypatch, merged,
                                                                fork):
     """The pair is put in place together: never a new lineage beside an old summary."""
-    db = tmp_path / "toolkit.db"
-    shutil.copy(merged[0], db)
-    out = tmp_path / "consolidated.xlsx"
+    db, out = _copy_of(merged, tmp_path)
     out.write_bytes(b"the last good workbook")
     summary.lineage_path(out).write_bytes(b"its lineage")
     monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)
@@ -529,9 +528,7 @@ def test_a_failing_summary_leaves_the_earlier_lineage_file_too(tmp_path, monkeyp
 
 def test_a_stale_lineage_file_that_cannot_go_stops_the_merge_first(tmp_path, monkeypatch,
                                                                    merged):
-    db = tmp_path / "toolkit.db"
-    shutil.copy(merged[0], db)
-    out = tmp_path / "consolidated.xlsx"
+    db, out = _copy_of(merged, tmp_path)
     out.write_bytes(b"the last good workbook")
     stale = summary.lineage_path(out)
     stale.write_bytes(b"open in Excel")
