@@ -321,3 +321,89 @@ def test_a_far_cell_spelled_otherwise_is_still_refused(workbook):
             b"</sheetData>", b'<row r="7000">' + s.encode() + b"</row></sheetData>", 1)})
         verdict = check(far)
         assert verdict.reason == "too_many_cells" and verdict.fields["cell"] == "XFD1048576"
+
+
+# --- the quick test: literal searches that prove a stretch of sheet XML within the caps ---
+
+def test_what_the_quick_test_passes_is_within_the_caps_by_the_general_patterns():
+    """Never a stretch the general patterns would refuse: where it says "within", they
+    find every reference within the caps and count the same rows."""
+    from hypothesis import given, settings, strategies as st
+
+    from toolkit.safety import surely_within
+
+    cells = st.tuples(st.sampled_from(["A", "J", "Z", "AA", "IV", "IW", "XFD"]),
+                      st.integers(0, 10**6), st.integers(0, 2), st.sampled_from(CELL_SPELLINGS))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(cells, max_size=8), st.sampled_from(ROW_SPELLINGS),
+           st.integers(1, 20_000), st.integers(1, 300), st.sampled_from(["", "A1:J60", "A1:ZZ9"]))
+    def sound(found, row, max_rows, max_cols, dimension):
+        parts = []
+        for letters, number, zeros, spelling in found:
+            ref = f"{letters}{'0' * zeros}{number}"
+            parts.append(row.format(n=number) + spelling.format(ref=ref) + "</row>")
+        head = f'<dimension ref="{dimension}"/>' if dimension else ""
+        xml = f"<worksheet>{head}<sheetData>{''.join(parts)}</sheetData></worksheet>".encode()
+        limits = Limits(max_rows=max_rows, max_cols=max_cols)
+        rows = surely_within(xml, xml, limits)
+        if rows is not None:
+            last_row, last_col, seen = _general_extent(xml, xml)
+            assert last_row <= max_rows and last_col <= max_cols
+            assert rows == seen
+
+    sound()
+
+
+def test_the_quick_test_proves_a_real_template_within_the_caps(workbook):
+    from toolkit.safety import surely_within
+
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        sheets = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and all(surely_within(xml, xml, Limits()) is not None for xml in sheets)
+
+
+@pytest.mark.parametrize("limits", [Limits(), Limits(max_rows=5), Limits(max_cols=3),
+                                    Limits(max_rows=40, max_cols=9)], ids=repr)
+def test_verdicts_are_the_same_with_or_without_the_quick_test(workbook, limits, monkeypatch):
+    from toolkit import safety
+
+    files = [workbook, far_cell(workbook), far_cell(workbook, dimension=True)]
+    quick = [check(data, limits) for data in files]
+    monkeypatch.setattr(safety, "surely_within", lambda *args: None)
+    exact = [check(data, limits) for data in files]
+    assert [(v.reason, v.fields) for v in quick] == [(v.reason, v.fields) for v in exact]
+    assert [v.reason for v in quick] == (["too_many_cells"] * 3 if limits != Limits()
+                                         else ["", "too_many_cells", "too_many_cells"])
+
+
+def test_inspect_hands_on_the_parts_it_inflated(workbook):
+    from toolkit.safety import inspect
+
+    verdict, parts = inspect(workbook)
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        assert verdict.ok and parts == {n: archive.read(n) for n in archive.namelist()}
+
+
+def test_inspect_keeps_no_more_than_its_allowance(workbook, monkeypatch):
+    from toolkit import safety
+
+    monkeypatch.setattr(safety, "KEPT_BYTES", 30_000)
+    verdict, parts = safety.inspect(workbook)
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        assert verdict.ok and 0 < sum(map(len, parts.values())) <= 30_000
+        assert all(archive.read(n) == data for n, data in parts.items())
+
+
+@pytest.mark.parametrize("name, fmt", [("workbook", "xlsx"), ("ole", "xls"), ("csv", "bin"),
+                                       ("word", "bin")])
+def test_sniff_format_names_what_a_reader_will_be_given(workbook, name, fmt):
+    from toolkit.safety import sniff_format
+
+    word = io.BytesIO()
+    with zipfile.ZipFile(word, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    data = {"workbook": workbook, "ole": ole_file({"Workbook": b"\x09\x08" + b"\0" * 64}),
+            "csv": CSV, "word": word.getvalue()}[name]
+    assert sniff_format(data) == fmt
