@@ -33,33 +33,37 @@ MAX_COLUMNS = 16384  # a repeated formula cell or row counts at most this far (E
 MAX_ROWS = 1048576
 
 
-def formula_cells(path: str | Path, fmt: str = "") -> frozenset[tuple[str, str]] | None:
+def formula_cells(path: str | Path, fmt: str = "",
+                  parts: dict | None = None) -> frozenset[tuple[str, str]] | None:
     """The formula cells of the workbook at ``path`` (format from ``fmt``, else the suffix);
-    None when it cannot be checked (an .xls, or a file that will not parse)."""
+    None when it cannot be checked (an .xls, or a file that will not parse). ``parts``:
+    zip parts already inflated ({name: bytes}), read instead of the file's."""
     fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
     if fmt in ("xlsx", "xlsm"):
-        return xlsx_formula_cells(path)
+        return xlsx_formula_cells(path, parts)
     if fmt == "ods":
         return ods_formula_cells(path)
     return None
 
 
-def xlsx_formula_cells(path: str | Path) -> frozenset[tuple[str, str]] | None:
+def xlsx_formula_cells(path: str | Path,
+                       parts: dict | None = None) -> frozenset[tuple[str, str]] | None:
     """(sheet name, A1) of every cell holding a formula in an .xlsx/.xlsm; None if unreadable.
 
     A sheet whose bytes hold no formula element is not parsed: it cannot hold a formula
-    cell, well-formed or not (the reader decides whether it reads).
+    cell, well-formed or not (the reader decides whether it reads). ``parts``: see
+    ``formula_cells``.
     """
     from defusedxml import ElementTree
 
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     try:
-        with zipfile.ZipFile(path) as archive:
+        with _Parts(path, parts or {}) as archive:
             sheets = sheet_parts(archive.read("xl/workbook.xml"),
                                  archive.read("xl/_rels/workbook.xml.rels"))
             found = set()
             for name, _, part in sheets:
-                if part not in archive.NameToInfo or not _may_hold_formulas(archive, part):
+                if not archive.has(part) or not _may_hold_formulas(archive, part):
                     continue
                 with archive.open(part) as stream:
                     cell = None
@@ -119,7 +123,40 @@ def _parse_sheet_parts(book_xml: bytes, rels_xml: bytes) -> tuple[tuple[str, str
     return tuple(out)
 
 
-def _may_hold_formulas(archive: zipfile.ZipFile, part: str) -> bool:
+class _Parts:
+    """A workbook's zip parts: those already inflated, else from the file (opened only
+    when one is needed)."""
+
+    def __init__(self, path, inflated: dict):
+        self.path, self.inflated, self.archive = path, inflated, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.archive is not None:
+            self.archive.close()
+
+    def _zip(self) -> zipfile.ZipFile:
+        if self.archive is None:
+            self.archive = zipfile.ZipFile(self.path)
+        return self.archive
+
+    def has(self, part: str) -> bool:
+        return part in self.inflated or part in self._zip().NameToInfo
+
+    def read(self, part: str) -> bytes:
+        found = self.inflated.get(part)
+        return found if found is not None else self._zip().read(part)
+
+    def open(self, part: str):
+        import io
+
+        found = self.inflated.get(part)
+        return io.BytesIO(found) if found is not None else self._zip().open(part)
+
+
+def _may_hold_formulas(archive: _Parts, part: str) -> bool:
     """Whether a sheet part may hold a formula element (a byte search; a match may be a
     false alarm, never a miss). UTF-16 parts, where it does not apply, always may."""
     tail = b""

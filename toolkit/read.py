@@ -63,12 +63,19 @@ def _visibility(meta) -> str:
 
 
 
-def read_values(path: str | Path) -> WorkbookValues:
-    """Every sheet's values and the custom properties of a workbook file."""
+def read_values(path: str | Path, parts: dict | None = None,
+                data: bytes | None = None) -> WorkbookValues:
+    """Every sheet's values and the custom properties of a workbook file. ``data``: the
+    bytes of a zip workbook (xlsx, xlsm, ods), already read: its format is then told by
+    them, not by the name; ``parts``: zip parts already inflated (see
+    ``toolkit.safety.inspect``)."""
+    import io
+
     from python_calamine import CalamineWorkbook
 
     path = Path(path)
-    workbook = CalamineWorkbook.from_path(str(path))
+    workbook = CalamineWorkbook.from_path(str(path)) if data is None else \
+        CalamineWorkbook.from_filelike(io.BytesIO(data))
     try:
         sheets = []
         for meta in workbook.sheets_metadata:
@@ -78,38 +85,48 @@ def read_values(path: str | Path) -> WorkbookValues:
                                       tuple(tuple(r) for r in rows)))
     finally:
         workbook.close()
-    return WorkbookValues(str(path), tuple(sheets), read_custom_properties(path))
+    return WorkbookValues(str(path), tuple(sheets), read_custom_properties(path, parts))
 
 
-def read_submission(path: str | Path) -> WorkbookValues:
+def read_submission(path: str | Path, fmt: str = "", data: bytes | None = None,
+                    parts: dict | None = None) -> WorkbookValues:
     """``read_values`` and the cells holding a formula (``toolkit.formulas``): what collect
-    keeps of a received workbook, read once."""
+    keeps of a received workbook, read once. ``fmt``: its real format (else the suffix
+    says); ``data`` and ``parts``: its bytes and the zip parts the safety checks already
+    inflated (``toolkit.safety.inspect``), used instead of reading them again."""
     from dataclasses import replace
 
     from toolkit.formulas import formula_cells
 
-    return replace(read_values(path), formulas=formula_cells(path))
+    zipped = data if fmt in _ZIPPED else None  # an .xls is told by its name
+    return replace(read_values(path, parts, zipped), formulas=formula_cells(path, fmt, parts))
 
 
-def read_custom_properties(path: str | Path) -> dict[str, str]:
+_ZIPPED = ("xlsx", "xlsm", "ods")
+
+
+_CUSTOM = "docProps/custom.xml"
+
+
+def read_custom_properties(path: str | Path, parts: dict | None = None) -> dict[str, str]:
     """Custom document properties of an xlsx/xlsm (docProps/custom.xml) or ods (meta.xml).
 
     Other formats (xls) give {}: that copy of the identity is then simply absent.
+    ``parts``: inflated zip parts to take docProps/custom.xml from (see ``read_values``).
     """
     from defusedxml import ElementTree
 
+    if parts and _CUSTOM in parts:
+        try:
+            return _custom_properties(ElementTree.fromstring(parts[_CUSTOM]))
+        except Exception:  # malformed XML in a property part: the copy is just absent
+            return {}
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            if "docProps/custom.xml" in names:
-                root = ElementTree.fromstring(archive.read("docProps/custom.xml"))
-                props = {}
-                for prop in root:
-                    name = prop.get("name")
-                    if name and len(prop):
-                        props[name] = prop[0].text or ""
-                return props
+            if _CUSTOM in names:
+                return _custom_properties(ElementTree.fromstring(archive.read(_CUSTOM)))
             if "meta.xml" in names:
                 root = ElementTree.fromstring(archive.read("meta.xml"))
                 ns = "{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}"
@@ -120,6 +137,15 @@ def read_custom_properties(path: str | Path) -> dict[str, str]:
     except Exception:  # malformed XML in a property part: the copy is just absent
         return {}
     return {}
+
+
+def _custom_properties(root) -> dict[str, str]:
+    props = {}
+    for prop in root:
+        name = prop.get("name")
+        if name and len(prop):
+            props[name] = prop[0].text or ""
+    return props
 
 
 @dataclass(frozen=True)
