@@ -539,3 +539,57 @@ def test_results_stream_in_order_and_a_slow_file_holds_back_only_a_window(tmp_pa
     # while the slow file was read the other worker went on, but only AHEAD per worker
     # past it: the results waiting here stay bounded
     assert 2 <= read_meanwhile <= sandbox.AHEAD * 2 + 1
+
+
+def test_a_run_stopped_midway_loses_no_file(ws, inbox, monkeypatch):
+    """Records are committed every so often, not file by file: a run that stops between
+    two commits leaves files placed but not recorded, and the next run records them all."""
+    from toolkit import collect as collecting
+
+    monkeypatch.setattr(collecting, "COMMIT_EVERY", 3600.0)  # nothing committed before the end
+    recorded, real = [], collecting._record_read
+
+    def stop_at_the_third(run, conn, entry, result):
+        if len(recorded) == 2:
+            raise KeyboardInterrupt
+        recorded.append(entry.item.original_name)
+        real(run, conn, entry, result)
+
+    monkeypatch.setattr(collecting, "_record_read", stop_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        collect(ws, "2024H1", [inbox])
+    assert rows_of(ws) == [] and len(recorded) == 2  # rolled back, the originals untouched
+    monkeypatch.setattr(collecting, "_record_read", real)
+    report = collect(ws, "2024H1", [inbox])
+    assert {r.name: r.status for r in by_name(report).values()} == \
+        {n: s for n, (s, _) in EXPECTED.items()}
+    assert len(rows_of(ws)) == len(EXPECTED)
+    for row in rows_of(ws):
+        assert not row.stored_path or (ws.root / row.stored_path).is_file()
+
+
+def test_reading_starts_while_later_files_are_still_being_staged(tmp_path):
+    """read_each takes its paths one at a time: the first result arrives before the
+    caller has produced the last path."""
+    produced = []
+
+    def paths():
+        for i in range(12):
+            produced.append(i)
+            yield tmp_path / f"f{i:02d}"
+
+    stream = sandbox.read_each(paths(), workers=2, reader=_logged)
+    first = next(stream)
+    assert first.values == "f00" and len(produced) < 12
+    assert [r.values for r in stream] == [f"f{i:02d}" for i in range(1, 12)]
+
+
+def test_values_read_from_the_checked_bytes_are_the_values_read_from_the_file(tmp_path):
+    from toolkit.read import read_submission, values_to_json
+    from toolkit.safety import inspect
+
+    path = write(tmp_path / "疏勒县.xlsx", template_bytes("653122", actual=42.0))
+    verdict, parts = inspect(path.read_bytes())
+    given = read_submission(path, verdict.format, path.read_bytes(), parts)
+    assert parts and values_to_json(given) == values_to_json(read_submission(path))
+    assert read_identity(given).identity.unit_code == "653122"

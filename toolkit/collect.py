@@ -18,7 +18,8 @@ import datetime as dt
 import functools
 import hashlib
 import os
-from collections import Counter
+import time
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace as _replace
 from pathlib import Path
 
@@ -27,12 +28,10 @@ from toolkit.atomic import write_bytes, write_text
 from toolkit.catalogue import t
 from toolkit.errors import PeriodError
 from toolkit.periods import Period, parse_period
-from toolkit.safety import Limits, Verdict, check
+from toolkit.safety import OLE_MAGIC, Limits, Verdict, check_size, inspect, sniff_format
 
 RECEIVED, QUARANTINE, STAGING = "received", "quarantine", ".incoming"
-POOLED_CHECKS_FROM = 64  # from this many files on, the pre-parse checks use every core
-CHECK_AHEAD = 32  # files in a window read ahead of the one being recorded...
-CHECK_AHEAD_BYTES = 32 * 1024 * 1024  # ...and at most this many of their bytes
+COMMIT_EVERY = 0.5  # seconds between commits of the ledger during a run
 ANY_YEAR = range(1900, 3000)  # a claimed period is compared, not limited to the plan years
 
 
@@ -81,11 +80,10 @@ class Options:
 
 @dataclass
 class _Pending:
-    """A file that passed the checks, waiting to be read."""
+    """A file staged to be checked and read."""
 
     item: sources.Incoming
     sha: str
-    verdict: Verdict
     staged: Path
 
 
@@ -100,6 +98,15 @@ class _Run:
         self.units = {u.code: u for u in units}
         self.by_email = {e.strip().lower(): u.code for u in units for e in u.emails}
         self.rows: list[CollectRow] = []
+        self.committed = time.monotonic()
+
+    def commit(self, conn) -> None:
+        """Commit what is recorded, at most every ``COMMIT_EVERY`` seconds (and at the end).
+        A run stopped in between loses no file: the originals are where they were, and
+        collecting them again records them."""
+        if time.monotonic() - self.committed >= COMMIT_EVERY:
+            conn.commit()
+            self.committed = time.monotonic()
 
     # --- text ---------------------------------------------------------------------
 
@@ -183,8 +190,9 @@ def collect(workspace, period: Period | str, paths, *, lang: str | None = None,
     conn = connect(workspace.db_path)
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL: each file's row is still atomic
     try:
-        pending, duplicates = _screen(run, conn, expansion.items, options)
-        _read_and_record(run, conn, pending, options)
+        duplicates: list = []
+        _read_and_record(run, conn, _screen(run, conn, expansion.items, options, duplicates),
+                         options)
         for item, sha, size, fmt in duplicates:
             _record_duplicate(run, conn, item, sha, size, fmt)
         conn.commit()
@@ -208,67 +216,21 @@ def _refresh(row: CollectRow, sub: ledger.Submission | None) -> CollectRow:
     return _replace(row, status=sub.status, reason=sub.reason)
 
 
-def _read_ahead(run: _Run, conn, items, options: Options):
-    """Each item as (item, bytes, sha, verdict so far, detail, pending check or None).
-
-    With many files the pre-parse checks (pure functions of the bytes) are handed
-    to worker processes a window of files ahead, so that they run on every core
-    while this process hashes, records and stages. Files already in the ledger
-    are not checked again; the same bytes are checked once.
-    """
+def _screen(run: _Run, conn, items, options: Options, duplicates: list):
+    """Hash each file and yield it to be checked and read (a ``_Pending``, its scratch copy
+    staged), or record it at once: collected before, a copy of one seen, too large or
+    unreadable. Copies go to ``duplicates``, recorded once the files they copy are."""
     limits = options.limits
-    pool = None
-    if options.workers > 1 and len(items) >= POOLED_CHECKS_FROM:
-        from concurrent.futures import ProcessPoolExecutor
-
-        from toolkit.processes import context
-
-        pool = ProcessPoolExecutor(options.workers, mp_context=context())
-    checks: dict[str, object] = {}
-    window: list[tuple] = []
-    previous: list[tuple] = []
-    held = 0
-    try:
-        for item in items:
-            detail, verdict = "", None
-            try:
-                data = item.read(limits.max_bytes + 1)
-            except sources.Unreadable as exc:
-                data, verdict, detail = b"", Verdict("unknown", "unreadable"), str(exc)
-            sha = hashlib.sha256(data).hexdigest()  # over the first max_bytes+1 when too large
-            if pool is not None and verdict is None and sha not in checks \
-                    and ledger.find(conn, run.period.code, sha, item.source) is None:
-                checks[sha] = pool.submit(check, data, limits)
-            window.append((item, data, sha, verdict, detail, checks.get(sha)))
-            held += len(data)
-            if len(window) >= CHECK_AHEAD or held >= CHECK_AHEAD_BYTES:
-                yield from previous  # while the checks of this window are under way
-                previous, window, held = window, [], 0
-        yield from previous
-        yield from window
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _checked(data: bytes, limits: Limits, ahead) -> Verdict:
-    """The verdict a worker worked out, or worked out here (no worker, or it failed)."""
-    if ahead is not None:
-        try:
-            return ahead.result()
-        except Exception:  # noqa: BLE001 - a worker that died: check here, as without one
-            pass
-    return check(data, limits)
-
-
-def _screen(run: _Run, conn, items, options: Options):
-    """Hash and check each file; refuse, skip or stage it for reading."""
-    limits = options.limits
-    pending: list[_Pending] = []
-    duplicates = []
     seen: set[str] = set()
     listed: set[tuple[str, str]] = set()
-    for item, data, sha, verdict, detail, ahead in _read_ahead(run, conn, items, options):
+    staging = run.folder / STAGING
+    for item in items:
+        detail, verdict = "", None
+        try:
+            data = item.read(limits.max_bytes + 1)
+        except sources.Unreadable as exc:
+            data, verdict, detail = b"", Verdict("unknown", "unreadable"), str(exc)
+        sha = hashlib.sha256(data).hexdigest()  # over the first max_bytes+1 when too large
         if (sha, item.source) in listed:
             continue  # the very same file reached twice (overlapping paths, a repeated message)
         listed.add((sha, item.source))
@@ -278,26 +240,26 @@ def _screen(run: _Run, conn, items, options: Options):
             run.rows[-1] = _replace(run.rows[-1], reason=run.text("collect.note.already",
                                                                   id=before.id))
             continue
-        verdict = verdict or _checked(data, limits, ahead)
-        size = max(len(data), item.size) if verdict.reason == "too_large" else len(data)
+        verdict = verdict or check_size(len(data), limits)
+        size = max(len(data), item.size) if verdict and verdict.reason == "too_large" \
+            else len(data)
         first = ledger.first_with_hash(conn, run.period.code, sha)
         if sha in seen or first is not None and first.status != "rejected":
-            duplicates.append((item, sha, size, verdict.format))
+            duplicates.append((item, sha, size, verdict.format if verdict else ""))
             continue  # a copy of a refused file is looked at again: see first_with_hash
         seen.add(sha)
-        if not verdict.ok:
-            keep = data if verdict.reason not in ("too_large", "unreadable") else None
-            _reject(run, conn, item, sha, size, verdict, keep, detail or verdict.detail)
+        if verdict is not None:  # nothing to keep: only the note is written
+            _reject(run, conn, item, sha, size, verdict, None, detail or verdict.detail)
             continue
-        staged = run.folder / STAGING / f"{sha[:12]}.{verdict.extension}"
-        if not pending:
-            staged.parent.mkdir(parents=True, exist_ok=True)
-        # a scratch copy, read by the sandbox, then moved into place whole: nothing reads
-        # a half-written one (a run that fails leaves it, and the next overwrites it)
+        # what it really is, the checks in the sandbox say; the reader needs the name of
+        # an .xls to say so (a zip workbook is told by its bytes)
+        staged = staging / (sha[:12] + (".xls" if data.startswith(OLE_MAGIC) else ""))
+        staging.mkdir(parents=True, exist_ok=True)
+        # a scratch copy, checked and read by the sandbox, then moved into place whole:
+        # nothing reads a half-written one (a run that fails leaves it, the next overwrites it)
         with open(staged, "wb") as handle:
             handle.write(data)
-        pending.append(_Pending(item, sha, verdict, staged))
-    return pending, duplicates
+        yield _Pending(item, sha, staged)
 
 
 def _reject(run: _Run, conn, item, sha, size, verdict: Verdict, content, detail: str,
@@ -309,47 +271,69 @@ def _reject(run: _Run, conn, item, sha, size, verdict: Verdict, content, detail:
     sub = ledger.record(conn, _replace(run.base(item, sha, size, verdict.format),
                                        status="rejected", reason=reason, unit_code=unit,
                                        stored_path=stored))
-    conn.commit()
+    run.commit(conn)
     run.add(sub, detail)
 
 
-def _read_and_record(run: _Run, conn, pending: list[_Pending], options: Options) -> None:
-    """Read the staged files in the sandbox and record each as its values arrive, while
-    the readers go on with the next files."""
-    reader = functools.partial(_read_for_ledger, options.reader or sandbox.default_reader)
-    results = sandbox.read_each([p.staged for p in pending], workers=options.workers,
+def _read_and_record(run: _Run, conn, pending, options: Options) -> None:
+    """Check and read the staged files in the sandbox and record each as its values arrive,
+    while the readers go on with the next files (and this process stages them)."""
+    entries: deque[_Pending] = deque()
+
+    def staged():
+        for entry in pending:
+            entries.append(entry)
+            yield entry.staged
+
+    worker = functools.partial(_check_and_read, options.reader, options.limits)
+    results = sandbox.read_each(staged(), workers=options.workers,
                                 memory_mb=options.memory_mb, timeout=options.timeout,
-                                reader=reader)
+                                reader=worker)
     try:
-        for entry, result in zip(pending, results):
-            _record_read(run, conn, entry, result)
+        for result in results:
+            _record_read(run, conn, entries.popleft(), result)
     finally:
         results.close()  # on an error here, the readers stop now, not when it is collected
 
 
 @dataclass(frozen=True)
 class _Read:
-    """What the ledger keeps of a read file, worked out in the reader process."""
+    """What the ledger keeps of a file, worked out in the reader process: the verdict of
+    the pre-parse checks and, when it passed, the identity and the values."""
 
-    reading: object  # toolkit.read.IdentityReading
-    values_json: str
+    verdict: Verdict
+    reading: object = None  # toolkit.read.IdentityReading
+    values_json: str = ""
 
 
-def _read_for_ledger(reader, path) -> _Read:
-    """Read ``path`` with ``reader`` and prepare its record (in the sandbox's worker, so
-    that this process only records)."""
-    from toolkit.read import read_identity, values_to_json
+def _check_and_read(reader, limits: Limits, path) -> _Read:
+    """Run the pre-parse checks on the file at ``path``, and read it when it passes, with
+    ``reader`` (None: ``read_submission``, given the bytes and the parts the checks
+    inflated). Runs in the sandbox's worker, so that this process only records."""
+    from toolkit.read import read_identity, read_submission, values_to_json
 
-    values = reader(path)
-    return _Read(read_identity(values), values_to_json(values))
+    with open(path, "rb") as handle:
+        data = handle.read()
+    verdict, parts = inspect(data, limits)
+    if not verdict.ok:
+        return _Read(verdict)
+    values = read_submission(path, verdict.format, data, parts) if reader is None \
+        else reader(path)
+    del data, parts
+    return _Read(verdict, read_identity(values), values_to_json(values))
 
 
 def _record_read(run: _Run, conn, entry: _Pending, result: sandbox.ReadResult) -> None:
-    item, sha, verdict = entry.item, entry.sha, entry.verdict
+    item, sha = entry.item, entry.sha
     size = entry.staged.stat().st_size
-    if not result.ok:
+    if not result.ok:  # the reader failed: what the file is, its first bytes say
         code = "encrypted" if result.failure == sandbox.ENCRYPTED else f"read_{result.failure}"
+        verdict = Verdict(sniff_format(entry.staged.read_bytes()))
         _reject(run, conn, item, sha, size, verdict, entry.staged, result.detail, code=code)
+        return
+    verdict = result.values.verdict
+    if not verdict.ok:
+        _reject(run, conn, item, sha, size, verdict, entry.staged, verdict.detail)
         return
     reading = result.values.reading
     sub, where = _identify(run, item, reading, verdict)
@@ -360,7 +344,7 @@ def _record_read(run: _Run, conn, entry: _Pending, result: sandbox.ReadResult) -
     if sub.status == "received":
         ledger.supersede(conn, run.period.code, sub.unit_code, reason=run.superseded_reason,
                          foreign=run.foreign)
-    conn.commit()
+    run.commit(conn)
     run.add(sub, "; ".join(reading.disagreements))
 
 
@@ -425,5 +409,5 @@ def _record_duplicate(run: _Run, conn, item, sha: str, size: int, fmt: str) -> N
                        period_claimed=first.period_claimed,
                        template_version=first.template_version, fingerprint=first.fingerprint)
     sub = ledger.record(conn, sub)
-    conn.commit()
+    run.commit(conn)
     run.add(sub)

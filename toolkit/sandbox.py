@@ -188,38 +188,43 @@ def read_each(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT
     those before it are read. Every worker is handed its next file before a result is
     yielded, so the readers go on while the caller records one. Files are handed out at
     most ``AHEAD`` per worker past the oldest not yet yielded, which bounds the results
-    held here while a slow file is read."""
+    held here while a slow file is read.
+
+    ``paths`` may be any iterable: it is taken one path at a time, as a reader is free
+    for it, so the caller may still be preparing the later files while the first are read.
+    """
     from multiprocessing.connection import wait
 
-    paths = [str(p) for p in paths]
-    if not paths:
+    source = enumerate(paths)
+    upcoming = next(source, None)  # (index, path) not yet handed out
+    if upcoming is None:
         return
     ctx = processes.context()
     reader = reader or default_reader
     memory_bytes = int(memory_mb) * 1024 * 1024
-    queue = deque(range(len(paths)))
     done: dict[int, ReadResult] = {}
     following = 0  # the next index to yield
     pool: list[_Worker] = []
-    size = max(1, min(workers, len(paths)))
+    size = max(1, workers)
     ahead = AHEAD * size
     try:
-        while following < len(paths):
-            while queue and queue[0] < following + ahead and \
+        while upcoming is not None or following in done or any(w.task is not None
+                                                                 for w in pool):
+            while upcoming is not None and upcoming[0] < following + ahead and \
                     (len(pool) < size or any(w.task is None for w in pool)):
                 worker = next((w for w in pool if w.task is None), None)
                 if worker is None:
                     worker = _Worker(ctx, reader, memory_bytes)
                     pool.append(worker)
-                index = queue.popleft()
+                index, path = upcoming
                 try:
-                    worker.conn.send(paths[index])
+                    worker.conn.send(str(path))
                 except (OSError, BrokenPipeError):  # died while idle: replace and retry
                     pool.remove(worker)
                     worker.stop(kill=True)
-                    queue.appendleft(index)
                     continue
                 worker.task, worker.started = index, time.monotonic()
+                upcoming = next(source, None)
             if following in done:
                 yield done.pop(following)
                 following += 1
@@ -256,7 +261,9 @@ def _collect(pool: list, done: dict, timeout: float, wait) -> None:
             continue
         done[worker.task] = result
         worker.task = None
-        if not worker.process.is_alive() or result.failure in (TIMEOUT, CRASH, MEMORY):
+        # a worker that died after answering is found when it is handed the next file
+        if result.failure in (TIMEOUT, CRASH, MEMORY) or (result.failure and
+                                                          not worker.process.is_alive()):
             pool.remove(worker)
             worker.stop(kill=True)
 
