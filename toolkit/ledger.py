@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 
 STATUSES = ("received", "valid", "warnings", "invalid", "superseded", "unidentified",
             "rejected", "duplicate", "other_period")
@@ -58,6 +58,8 @@ class Submission:
 _COLUMNS = tuple(f.name for f in fields(Submission) if f.name != "id")
 _NULLABLE = ("sender", "message_id", "sent_at", "stored_path", "unit_code", "period_claimed",
              "template_version", "fingerprint", "format", "reason")
+_INSERT = (f"INSERT INTO submissions ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
@@ -94,11 +96,9 @@ def _check_status(status: str) -> None:
 def record(conn: sqlite3.Connection, sub: Submission) -> Submission:
     """Insert ``sub``; returns it with its id."""
     _check_status(sub.status)
-    values = asdict(sub)
-    values = {k: (None if k in _NULLABLE and values[k] == "" else values[k]) for k in _COLUMNS}
-    cursor = conn.execute(
-        f"INSERT INTO submissions ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join('?' for _ in _COLUMNS)})", tuple(values.values()))
+    values = [getattr(sub, k) for k in _COLUMNS]  # plain fields: no deep copy (asdict)
+    values = [None if k in _NULLABLE and v == "" else v for k, v in zip(_COLUMNS, values)]
+    cursor = conn.execute(_INSERT, values)
     return replace(sub, id=cursor.lastrowid)
 
 

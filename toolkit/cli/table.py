@@ -6,6 +6,8 @@ import unicodedata
 
 
 def width(text: str) -> int:
+    if text.isascii():  # most cells: no wide character to look up
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
