@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit import aggregate, variance
+from toolkit import aggregate, heap, variance
 from toolkit.facts import Gathered, gather
 from toolkit.summary import ChangeRow, Consolidated, PrefectureRow, UnitStatus, UnitValue
 
@@ -71,9 +71,10 @@ def consolidate(db_path, tasklist, period, out, *, thresholds=None, deadline=Non
 
     thresholds = thresholds or Thresholds()
     deadline = deadline if deadline is not None else period.default_deadline()
-    gathered = gather(db_path, tasklist, period, include_invalid)
-    model = build_model(tasklist, gathered, thresholds, deadline)
-    written = write_summary(out, model, lang)
+    with heap.paused():  # plain data only: see toolkit.heap
+        gathered = gather(db_path, tasklist, period, include_invalid)
+        model = build_model(tasklist, gathered, thresholds, deadline)
+        written = write_summary(out, model, lang)
     return report(model, gathered, written.path, written.lineage)
 
 

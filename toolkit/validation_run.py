@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolkit import issues as iss
-from toolkit import layout, store
+from toolkit import heap, layout, store
 from toolkit.formulas import FORMATS, formula_cells
 from toolkit.periods import Period, parse_period
 
@@ -125,13 +125,16 @@ def load_history(conn, period: Period) -> dict[str, dict[str, tuple[tuple[str, f
             for row in conn.execute("SELECT indicator, value FROM readings WHERE "
                                     "submission_id = ? AND value IS NOT NULL", (sub.id,)):
                 found[(code, unit, row["indicator"])] = row["value"]
+    parsed: dict[str, Period | None] = {}  # each period code parsed once, not per fact
+    for code in {c for c, _, _ in found}:
+        try:
+            parsed[code] = parse_period(code, years=range(1900, 3000))
+        except Exception:  # noqa: BLE001
+            parsed[code] = None
     history: dict[str, dict[str, list]] = {}
     for (code, unit, indicator), value in found.items():
-        try:
-            p = parse_period(code, years=range(1900, 3000))
-        except Exception:  # noqa: BLE001
-            continue
-        if (p.year, p.months) >= (period.year, period.months):
+        p = parsed[code]
+        if p is None or (p.year, p.months) >= (period.year, period.months):
             continue
         history.setdefault(unit, {}).setdefault(indicator, []).append((p, value))
     return {unit: {ind: tuple((p.code, v) for p, v in sorted(
@@ -223,11 +226,12 @@ def run_validation(workspace, period: Period | str, lang: str | None = None,
     from toolkit import ledger
 
     lang = lang or workspace.config.lang
-    report = evaluate(workspace, period)
-    with store.opened(workspace.db_path) as conn:
-        for result in report.results:
-            record(conn, result, lang)
-            ledger.set_status(conn, result.submission_id, result.status)
+    with heap.paused():  # plain data only: see toolkit.heap
+        report = evaluate(workspace, period)
+        with store.opened(workspace.db_path) as conn:
+            record_all(conn, report.results, lang)
+            for result in report.results:
+                ledger.set_status(conn, result.submission_id, result.status)
     if write_workbook:
         from toolkit.validation_report import write_workbook as write
 
@@ -239,25 +243,31 @@ def run_validation(workspace, period: Period | str, lang: str | None = None,
 
 def record(conn, result: SubmissionResult, lang: str) -> None:
     """Replace one submission's readings, progress readings and issues in the store."""
-    sid = result.submission_id
-    extracted = result.extracted
-    for table in ("readings", "progress_readings", "issues"):
-        conn.execute(f"DELETE FROM {table} WHERE submission_id = ?", (sid,))  # noqa: S608
-    if extracted is not None:
-        from toolkit.extract import text
+    record_all(conn, [result], lang)
 
-        conn.executemany(
-            "INSERT OR REPLACE INTO readings (submission_id, indicator, sheet, cell, raw, value, "
-            "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(sid, r.id, r.sheet, r.cell, text(r.raw), r.value, r.note)
-             for r in extracted.indicators])
-        conn.executemany(
-            "INSERT OR REPLACE INTO progress_readings (submission_id, task, sheet, row, status, "
-            "progress, problems, next_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(sid, r.id, r.sheet, r.row, r.canonical_status or r.status, r.progress,
-              r.problems, r.next_steps) for r in extracted.tasks])
+
+def record_all(conn, results, lang: str) -> None:
+    """Replace the readings, progress readings and issues of each of ``results`` in the
+    store (one statement per table for them all)."""
+    from toolkit.extract import text
+
+    ids = [(r.submission_id,) for r in results]
+    for table in ("readings", "progress_readings", "issues"):
+        conn.executemany(f"DELETE FROM {table} WHERE submission_id = ?", ids)  # noqa: S608
+    conn.executemany(
+        "INSERT OR REPLACE INTO readings (submission_id, indicator, sheet, cell, raw, value, "
+        "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(result.submission_id, r.id, r.sheet, r.cell, text(r.raw), r.value, r.note)
+         for result in results if result.extracted is not None
+         for r in result.extracted.indicators])
+    conn.executemany(
+        "INSERT OR REPLACE INTO progress_readings (submission_id, task, sheet, row, status, "
+        "progress, problems, next_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(result.submission_id, r.id, r.sheet, r.row, r.canonical_status or r.status,
+          r.progress, r.problems, r.next_steps)
+         for result in results if result.extracted is not None for r in result.extracted.tasks])
     conn.executemany(
         "INSERT INTO issues (submission_id, severity, code, sheet, cell, indicator, value, "
         "message, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(sid, i.severity, i.code, i.sheet, i.cell, i.indicator, i.value, i.message(lang),
-          i.explanation or None) for i in result.issues])
+        [(result.submission_id, i.severity, i.code, i.sheet, i.cell, i.indicator, i.value,
+          i.message(lang), i.explanation or None) for result in results for i in result.issues])
