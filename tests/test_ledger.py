@@ -122,6 +122,21 @@ def test_values_round_trip(conn):
     assert ledger.load_values(conn, recorded.id).formulas == {("S", "B2")}
 
 
+def test_values_round_trip_keeps_dates_and_times_whatever_the_properties_hold(conn):
+    import datetime as dt
+
+    recorded = ledger.record(conn, sub())
+    cells = (("填报日期", dt.date(2024, 7, 5), dt.datetime(2024, 7, 5, 9, 30)),
+             (dt.time(8, 0), dt.timedelta(hours=2), {"date": "not a cell"}.get("date")))
+    for props in ({}, {"date": "2024-07-05"}, {"seconds": "x", "time": "y"}):
+        values = WorkbookValues("x.xlsx", (SheetValues("S", "visible", cells),), props)
+        ledger.store_values(conn, recorded.id, values_to_json(values))
+        assert ledger.load_values(conn, recorded.id) == values
+        plain = WorkbookValues("x.xlsx", (SheetValues("S", "visible", (("a", 1.0),)),), props)
+        ledger.store_values(conn, recorded.id, values_to_json(plain))
+        assert ledger.load_values(conn, recorded.id) == plain
+
+
 def test_issue_counts(conn):
     a = ledger.record(conn, sub(sha="1" * 64, source="a"))
     b = ledger.record(conn, sub(sha="2" * 64, source="b"))

@@ -62,7 +62,13 @@ class TaskReading:
     columns: tuple[tuple[str, int], ...] = ()  # where the input columns stood, when moved
 
     def cell(self, column: str) -> str:
-        return a1(self.row, dict(self.columns).get(column, layout.PROG_COLS[column]))
+        return a1(self.row, _where(self.columns).get(column, layout.PROG_COLS[column]))
+
+
+@functools.lru_cache(maxsize=64)
+def _where(columns: tuple[tuple[str, int], ...]) -> dict[str, int]:
+    """{column: where it stood} of a TaskReading's ``columns`` (rows of a sheet share them)."""
+    return dict(columns)
 
 
 @dataclass(frozen=True)
@@ -191,11 +197,12 @@ def _rows(sheet, first_row: int, expected: list[str], names: dict, where: dict,
     """Find each expected id's row by column A; report rows inserted, deleted, moved, doubled."""
     found: dict[str, int] = {}
     problems: list[iss.Issue] = []
+    position = {ind_id: n for n, ind_id in reversed(list(enumerate(expected)))}  # first place
     seen_rows: list[tuple[int, str]] = []  # (row, id) of every id-like row in sheet order
     stray: list[int] = []
     for row in range(first_row, sheet.max_row + 1):
         cell_id = text(sheet.get(row, 1))
-        if cell_id in expected:
+        if cell_id in position:
             if cell_id in found:
                 problems.append(iss.make("E-ROW-DUPLICATE", sheet=sheet.name, cell=a1(row, 1),
                                          value=cell_id, first=a1(found[cell_id], 1),
@@ -219,15 +226,15 @@ def _rows(sheet, first_row: int, expected: list[str], names: dict, where: dict,
     for ind_id in expected:
         if ind_id not in found:
             problems.append(iss.make("E-ROW-DELETED", sheet=sheet.name,
-                                     expected_row=first_row + expected.index(ind_id),
+                                     expected_row=first_row + position[ind_id],
                                      name=names.get(ind_id, ""), **{kind: ind_id},
                                      column="id", **where))
-    order = [expected.index(i) for _, i in seen_rows]
+    order = [position[i] for _, i in seen_rows]
     keep = _lis_keep(order)
     for n, (row, ind_id) in enumerate(seen_rows):
         if n not in keep:
             problems.append(iss.make("W-ROW-MOVED", sheet=sheet.name, cell=a1(row, 1),
-                                     value=ind_id, expected_row=first_row + expected.index(ind_id),
+                                     value=ind_id, expected_row=first_row + position[ind_id],
                                      name=names.get(ind_id, ""), **{kind: ind_id},
                                      column="id", **where))
     return found, problems
@@ -295,9 +302,9 @@ def extract(values, tasklist, identity: Identity | None, *, unit: str = "",
     unit = unit or (identity.unit_code if identity is not None else "")
     where = {"unit": unit, "file": file}
     problems: list[iss.Issue] = []
-    known_ind = {i.id: i.name for i in tasklist.indicators}
+    by_id = tasklist.indicators_by_id
+    known_ind = {i.id: i.name for i in by_id.values()}
     known_task = {x.id: x.title for x in tasklist.tasks}
-    by_id = {i.id: i for i in tasklist.indicators}
 
     ind_sheet, ind_renamed = _sheet_by_key(values, "indicators", lang)
     prog_sheet, prog_renamed = _sheet_by_key(values, "progress", lang)

@@ -285,14 +285,21 @@ def values_to_json(values: WorkbookValues) -> str:
     }, ensure_ascii=False, default=_encode_other)
 
 
+# how values_to_json spells an encoded cell (json.dumps' own separators)
+_ENCODED = tuple(f'{{"{key}": ' for key in ("datetime", "date", "time", "seconds"))
+
+
 def values_from_json(text: str) -> WorkbookValues:
     import json
 
     data = json.loads(text)
-    sheets = tuple(SheetValues(s["name"], s["visible"],
-                               tuple(tuple(_decode(v) if isinstance(v, dict) else v for v in row)
-                                     for row in s["rows"]))
-                   for s in data["sheets"])
+    if any(marker in text for marker in _ENCODED):  # a date or time among the cells
+        sheets = tuple(SheetValues(s["name"], s["visible"], tuple(
+            tuple(_decode(v) if isinstance(v, dict) else v for v in row) for row in s["rows"]))
+            for s in data["sheets"])
+    else:  # plain values only: rows as they are
+        sheets = tuple(SheetValues(s["name"], s["visible"], tuple(map(tuple, s["rows"])))
+                       for s in data["sheets"])
     formulas = data.get("formulas")
     return WorkbookValues(data["path"], sheets, data.get("properties", {}),
                           None if formulas is None else frozenset(map(tuple, formulas)))

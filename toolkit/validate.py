@@ -90,8 +90,7 @@ def identity_rules(reading, extracted, ctx: Context) -> list[iss.Issue]:
         names = sorted({d.split(":", 1)[0] for d in reading.disagreements})
         out.append(iss.make("E-IDENTITY-MISMATCH", value="; ".join(reading.disagreements),
                             fields=",".join(names), **_id_cell(extracted, "unit_code"), **w))
-    codes = {u.code for u in ctx.tasklist.units}
-    if identity.unit_code not in codes:
+    if identity.unit_code not in ctx.tasklist.unit_codes:
         out.append(iss.make("E-UNKNOWN-UNIT", value=identity.unit_code,
                             **_id_cell(extracted, "unit_code"), **w))
     elif ctx.expected_unit and ctx.expected_unit != identity.unit_code:
