@@ -407,3 +407,33 @@ def test_sniff_format_names_what_a_reader_will_be_given(workbook, name, fmt):
     data = {"workbook": workbook, "ole": ole_file({"Workbook": b"\x09\x08" + b"\0" * 64}),
             "csv": CSV, "word": word.getvalue()}[name]
     assert sniff_format(data) == fmt
+
+
+def test_parts_that_passed_are_not_scanned_again_but_every_new_part_is(workbook, monkeypatch):
+    from toolkit import safety
+
+    monkeypatch.setattr(safety, "_PASSED", {})
+    scanned, real = [], safety._scan_part
+    monkeypatch.setattr(safety, "_scan_part",
+                        lambda archive, info, *a, **k: scanned.append(info.filename)
+                        or real(archive, info, *a, **k))
+    first = safety.inspect(workbook)
+    assert first[0].ok and len(scanned) == len(first[1])
+    scanned.clear()
+    assert safety.inspect(workbook) == first and scanned == []  # the same parts, unscanned
+    far = far_cell(workbook)
+    verdict = check(far)
+    assert verdict.reason == "too_many_cells" and verdict.fields["cell"] == "XFD1048576"
+    assert scanned[-2:] == ["xl/worksheets/sheet1.xml"] * 2  # changed: quick, then exact
+    assert check(workbook, Limits(max_inflated=50_000)).reason == "inflate"  # other limits
+
+
+def test_what_is_remembered_stays_within_its_bounds(workbook, monkeypatch):
+    from toolkit import safety
+
+    monkeypatch.setattr(safety, "_PASSED", {})
+    monkeypatch.setattr(safety, "REMEMBERED_PARTS", 3)
+    monkeypatch.setattr(safety, "REMEMBERED_PART_BYTES", 10_000)
+    safety.check(workbook)
+    assert 0 < len(safety._PASSED) <= 3
+    assert all(size <= 10_000 and len(data) == size for size, data in safety._PASSED.values())

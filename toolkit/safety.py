@@ -266,7 +266,20 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
     total = 0
     keep = parts if parts is not None and fmt in ("xlsx", "xlsm") else None
     for info in infos:
-        kept = [] if keep is not None else None
+        key = _part_key(data, info, fmt, limits)
+        passed = _PASSED.get(key) if key is not None else None
+        if passed is not None:  # these very bytes passed before: only the total is new
+            size, inflated = passed
+            if size > limits.max_inflated - total:
+                return _refuse(fmt, "inflate", f"all parts over {limits.max_inflated} bytes",
+                               part=info.filename)
+            total += size
+            if keep is not None and total <= KEPT_BYTES:
+                keep[info.filename] = inflated
+            elif keep is not None:
+                keep = None
+            continue
+        kept = [] if keep is not None or key is not None else None
         scan = _scan_part(archive, info, limits, fmt, limits.max_inflated - total, kept=kept,
                           room=KEPT_BYTES - total)
         if isinstance(scan, Verdict) and scan.reason == "too_many_cells":
@@ -276,12 +289,55 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
         if isinstance(scan, Verdict):
             return scan
         total += scan
-        if kept is not None and total <= KEPT_BYTES:
-            keep[info.filename] = b"".join(kept)
-        elif kept is not None:
+        inflated = b"".join(kept) if kept is not None else None
+        if inflated is not None and len(inflated) != scan:
+            inflated = None  # past the allowance while it was read: not all of it was kept
+        if key is not None and inflated is not None:
+            _remember(key, inflated)
+        if keep is not None and inflated is not None and total <= KEPT_BYTES:
+            keep[info.filename] = inflated
+        elif keep is not None:
             keep = None  # past the allowance: the reader inflates the rest itself
     macros = fmt == "xlsm"
     return Verdict(fmt, macros=macros)
+
+
+# Parts that passed, by what decides their scan: files from one template share most
+# parts byte for byte (theme, styles, relationships, lists), so a reader process scans
+# each once. Only small parts are remembered (inflated), and only so many: 16 MB at most.
+REMEMBERED_PART_BYTES = 128 * 1024
+REMEMBERED_PARTS = 128
+_PASSED: dict[bytes, tuple[int, bytes]] = {}
+
+
+def _part_key(data: bytes, info: zipfile.ZipInfo, fmt: str, limits: Limits) -> bytes | None:
+    """A digest of everything the scan of a part depends on: its name and central entry
+    (CRC, method, flags, compressed size), its local header and compressed bytes, the
+    format and the limits. None for a part too big to remember or one not where its
+    entry says."""
+    import hashlib
+
+    start = info.header_offset
+    if info.compress_size > REMEMBERED_PART_BYTES or info.file_size > REMEMBERED_PART_BYTES \
+            or data[start:start + 4] != b"PK\x03\x04":
+        return None
+    name_len, extra_len = struct.unpack("<HH", data[start + 26:start + 30])
+    end = start + 30 + name_len + extra_len + info.compress_size
+    if end > len(data):
+        return None
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr((info.filename, info.CRC, info.compress_type, info.flag_bits,
+                        info.compress_size, fmt, limits)).encode())
+    digest.update(data[start:end])
+    return digest.digest()
+
+
+def _remember(key: bytes, inflated: bytes) -> None:
+    if len(inflated) > REMEMBERED_PART_BYTES:
+        return
+    if len(_PASSED) >= REMEMBERED_PARTS:
+        _PASSED.clear()
+    _PASSED[key] = (len(inflated), inflated)
 
 
 def _zip_format(archive: zipfile.ZipFile, names: set[str]) -> str:
