@@ -11,6 +11,9 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# an editable install compiles nothing: byte-compile once, so that no command start
+	# compiles the toolkit's sources again (where Python is told not to keep what it compiles)
+	$(BIN)/python -m compileall -q toolkit
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,14 +1,16 @@
 """Take in every returned workbook of a period and record it in the ledger.
 
-For each received file: SHA-256; the pre-parse checks (``safety``); a copy under
-``outputs/<PERIOD>/received/`` with a generated name ``<unit>_<sha12>.<ext>``
+For each received file: SHA-256; a scratch copy checked (``safety``) and, when it
+passes, read in a child process (``sandbox``), one pass over the file; a copy
+under ``outputs/<PERIOD>/received/`` with a generated name ``<unit>_<sha12>.<ext>``
 (refused, unreadable and unidentified files go to ``quarantine/`` with a
-``.txt`` beside them saying why); the values read in a child process
-(``sandbox``) and kept in the database, so later stages never re-read the file;
-the identity's three copies cross-checked; the unit also matched by the
-sender's address; the period checked; a ledger row with a status.
+``.txt`` beside them saying why); the values kept in the database, so later
+stages never re-read the file; the identity's three copies cross-checked; the
+unit also matched by the sender's address; the period checked; a ledger row with
+a status. The readers go on with the next files while this process records one.
 
-Originals are only ever read. Collecting the same inputs again changes nothing.
+Originals are only ever read. Collecting the same inputs again changes nothing, and
+a run stopped part way loses nothing: collecting again records what it had not.
 """
 
 from __future__ import annotations
