@@ -87,6 +87,7 @@ class _Pending:
     item: sources.Incoming
     sha: str
     staged: Path
+    size: int
 
 
 class _Run:
@@ -101,6 +102,7 @@ class _Run:
         self.by_email = {e.strip().lower(): u.code for u in units for e in u.emails}
         self.rows: list[CollectRow] = []
         self.committed = time.monotonic()
+        self.made: set[Path] = set()  # folders made in this run
 
     def commit(self, conn) -> None:
         """Commit what is recorded, at most every ``COMMIT_EVERY`` seconds (and at the end).
@@ -143,7 +145,7 @@ class _Run:
         Returns the stored path relative to the workspace, or "" when nothing was kept.
         """
         dest = self.folder / where / f"{unit or 'unknown'}_{sha[:12]}.{ext}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        self.folder_for(dest)
         if isinstance(content, Path):
             os.replace(content, dest)
         elif content is not None and not dest.exists():
@@ -152,6 +154,12 @@ class _Run:
             note = "\n".join([why, item.original_name, item.source, f"sha256 {sha}"]) + "\n"
             write_text(dest.with_name(dest.name + ".txt"), note)
         return self.relative(dest) if content is not None else ""
+
+    def folder_for(self, path: Path) -> None:
+        """Make the folder ``path`` goes in, once a run."""
+        if path.parent not in self.made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(path.parent)
 
     def sender_unit(self, item: sources.Incoming) -> str:
         return self.by_email.get(item.sender.lower(), "") if item.sender else ""
@@ -256,12 +264,12 @@ def _screen(run: _Run, conn, items, options: Options, duplicates: list):
         # what it really is, the checks in the sandbox say; the reader needs the name of
         # an .xls to say so (a zip workbook is told by its bytes)
         staged = staging / (sha[:12] + (".xls" if data.startswith(OLE_MAGIC) else ""))
-        staging.mkdir(parents=True, exist_ok=True)
+        run.folder_for(staged)
         # a scratch copy, checked and read by the sandbox, then moved into place whole:
         # nothing reads a half-written one (a run that fails leaves it, the next overwrites it)
         with open(staged, "wb") as handle:
             handle.write(data)
-        yield _Pending(item, sha, staged)
+        yield _Pending(item, sha, staged, len(data))
 
 
 def _reject(run: _Run, conn, item, sha, size, verdict: Verdict, content, detail: str,
@@ -327,7 +335,7 @@ def _check_and_read(reader, limits: Limits, path) -> _Read:
 
 def _record_read(run: _Run, conn, entry: _Pending, result: sandbox.ReadResult) -> None:
     item, sha = entry.item, entry.sha
-    size = entry.staged.stat().st_size
+    size = entry.size
     if not result.ok:  # the reader failed: what the file is, its first bytes say
         code = "encrypted" if result.failure == sandbox.ENCRYPTED else f"read_{result.failure}"
         verdict = Verdict(sniff_format(entry.staged.read_bytes()))

@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     UNIQUE (period, sha256, source)
 );
 CREATE INDEX IF NOT EXISTS submissions_period_unit ON submissions (period, unit_code);
+-- each received file is looked up by its hash (collected before? a copy of one?)
+CREATE INDEX IF NOT EXISTS submissions_period_sha ON submissions (period, sha256);
 
 -- Plain values of each workbook read at collect time (JSON of read.WorkbookValues),
 -- so later stages never re-read the file.
