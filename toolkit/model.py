@@ -109,50 +109,41 @@ class TaskList:
         out again on every call made per-unit loops quadratic.
         """
         key = scope if isinstance(scope, str) else tuple(scope)
-        cache = self._kept("_scopes")
-        found = cache.get(key)
-        if found is None:
-            codes = _scope_codes(key, self.units)
-            found = cache[key] = (codes, frozenset(codes))
-        return found
 
-    def _kept(self, name: str) -> dict:
-        """A cache of this list's own (not a field: eq and repr ignore it)."""
-        return self.__dict__.setdefault(name, {})
+        def make():
+            codes = _scope_codes(key, self.units)
+            return codes, frozenset(codes)
+
+        return self._kept("_scopes", key, make)
+
+    def _kept(self, name: str, key, make):
+        """``make()``, worked out once per ``key`` and kept on this list (not a field: eq
+        and repr ignore it; what it returns is not to be changed)."""
+        kept = self.__dict__.setdefault(name, {})
+        found = kept.get(key)
+        if found is None:
+            found = kept[key] = make()
+        return found
 
     def indicators_for(self, unit_code: str) -> tuple[Indicator, ...]:
         """The indicators the unit reports on, in list order (kept per unit, as scopes)."""
-        kept = self._kept("_indicators_for")
-        found = kept.get(unit_code)
-        if found is None:
-            found = kept[unit_code] = tuple(i for i in self.indicators
-                                            if unit_code in self._scope(i.scope)[1])
-        return found
+        return self._kept("_indicators_for", unit_code, lambda: tuple(
+            i for i in self.indicators if unit_code in self._scope(i.scope)[1]))
 
     def tasks_for(self, unit_code: str) -> tuple[Task, ...]:
         """The tasks the unit implements, in list order (kept per unit, as scopes)."""
-        kept = self._kept("_tasks_for")
-        found = kept.get(unit_code)
-        if found is None:
-            found = kept[unit_code] = tuple(t for t in self.tasks
-                                            if unit_code in self._scope(t.units)[1])
-        return found
+        return self._kept("_tasks_for", unit_code, lambda: tuple(
+            t for t in self.tasks if unit_code in self._scope(t.units)[1]))
 
     @property
     def indicators_by_id(self) -> dict[str, Indicator]:
-        """{id: indicator} (kept, as scopes; not to be changed)."""
-        kept = self._kept("_by_id")
-        if "indicators" not in kept:
-            kept["indicators"] = {i.id: i for i in self.indicators}
-        return kept["indicators"]
+        """{id: indicator} (kept, as scopes)."""
+        return self._kept("_by_id", "indicators", lambda: {i.id: i for i in self.indicators})
 
     @property
     def unit_codes(self) -> frozenset[str]:
         """Every unit's code (kept, as scopes)."""
-        kept = self._kept("_unit_codes")
-        if "all" not in kept:
-            kept["all"] = frozenset(u.code for u in self.units)
-        return kept["all"]
+        return self._kept("_unit_codes", "all", lambda: frozenset(u.code for u in self.units))
 
     def scope_units(self, indicator: Indicator) -> tuple[str, ...]:
         return self._scope(indicator.scope)[0]
