@@ -265,8 +265,9 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
         return _refuse(fmt, "unknown_format", "a zip archive that is not a workbook")
     total = 0
     keep = parts if parts is not None and fmt in ("xlsx", "xlsm") else None
+    context = repr((fmt, limits)).encode()  # what every part's key shares
     for info in infos:
-        key = _part_key(data, info, fmt, limits)
+        key = _part_key(data, info, context)
         passed = _PASSED.get(key) if key is not None else None
         if passed is not None:  # these very bytes passed before: only the total is new
             size, inflated = passed
@@ -310,11 +311,11 @@ REMEMBERED_PARTS = 128
 _PASSED: dict[bytes, tuple[int, bytes]] = {}
 
 
-def _part_key(data: bytes, info: zipfile.ZipInfo, fmt: str, limits: Limits) -> bytes | None:
+def _part_key(data: bytes, info: zipfile.ZipInfo, context: bytes) -> bytes | None:
     """A digest of everything the scan of a part depends on: its name and central entry
-    (CRC, method, flags, compressed size), its local header and compressed bytes, the
-    format and the limits. None for a part too big to remember or one not where its
-    entry says."""
+    (CRC, method, flags, compressed size), its local header and compressed bytes, and
+    ``context`` (the format and the limits). None for a part too big to remember or one
+    not where its entry says."""
     import hashlib
 
     start = info.header_offset
@@ -325,9 +326,9 @@ def _part_key(data: bytes, info: zipfile.ZipInfo, fmt: str, limits: Limits) -> b
     end = start + 30 + name_len + extra_len + info.compress_size
     if end > len(data):
         return None
-    digest = hashlib.blake2b(digest_size=20)
+    digest = hashlib.blake2b(context, digest_size=20)
     digest.update(repr((info.filename, info.CRC, info.compress_type, info.flag_bits,
-                        info.compress_size, fmt, limits)).encode())
+                        info.compress_size)).encode())
     digest.update(data[start:end])
     return digest.digest()
 
@@ -550,17 +551,19 @@ def surely_within(window: bytes, text: bytes, limits: Limits) -> int | None:
     if _odd(window, b"<c", _PREFIXED_CELL, _SPACED_CELL) or \
             _odd(window, b"<row", _PREFIXED_ROW, _SPACED_ROW):
         return None
-    if window.count(b"<c ") != window.count(b'<c r="') or \
-            window.count(b"<row ") != window.count(b'<row r="'):
+    rows = window.count(b"<row ")
+    if window.count(b"<c ") != window.count(b'<c r="') or rows != window.count(b'<row r="'):
         return None
     long_cell, long_row = _long_refs(limits.max_rows, limits.max_cols)
-    if long_cell.search(window) is not None or long_row.search(window) is not None:
+    if long_cell.search(window) is not None or (rows and long_row.search(window) is not None):
         return None
     for ref in _dimensions(window):
         for letters, digits in _A1.findall(ref.decode(errors="replace")):
             if _col_number(letters) > limits.max_cols or int(digits) > limits.max_rows:
                 return None
-    return text.count(b"<row ") + text.count(b"<row>") + text.count(b"<row/")
+    if len(text) < len(window):  # a stretch of the window was counted before
+        rows = text.count(b"<row ")
+    return rows + text.count(b"<row>") + text.count(b"<row/")
 
 
 def _utf16_codec(head: bytes) -> str:
