@@ -593,3 +593,19 @@ def test_values_read_from_the_checked_bytes_are_the_values_read_from_the_file(tm
     given = read_submission(path, verdict.format, path.read_bytes(), parts)
     assert parts and values_to_json(given) == values_to_json(read_submission(path))
     assert read_identity(given).identity.unit_code == "653122"
+
+
+def test_a_failure_while_later_files_are_prepared_stops_the_readers(tmp_path):
+    """An error in the caller's iterable (a disk that filled while staging, say) reaches
+    the caller, and no reader process is left behind."""
+    import multiprocessing
+
+    def paths():
+        yield tmp_path / "f00"
+        yield tmp_path / "f01"
+        raise OSError("No space left on device")
+
+    stream = sandbox.read_each(paths(), workers=2, reader=_logged)
+    with pytest.raises(OSError, match="No space"):
+        list(stream)
+    assert multiprocessing.active_children() == []
