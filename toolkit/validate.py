@@ -122,7 +122,7 @@ def cell_rules(extracted, ctx: Context) -> list[iss.Issue]:
     """Required inputs, numbers typed as text, unparseable, negative, over 100%, lists."""
     out = []
     w = ctx.where
-    known = {i.id: i for i in ctx.tasklist.indicators}
+    known = ctx.tasklist.indicators_by_id
     for r in extracted.indicators:
         ind = known.get(r.id)
         if ind is None:
@@ -209,7 +209,7 @@ def history_rules(extracted, ctx: Context) -> list[iss.Issue]:
     out = []
     w = ctx.where
     jump = ctx.thresholds.jump if ctx.thresholds is not None else 1.0
-    known = {i.id: i for i in ctx.tasklist.indicators}
+    known = ctx.tasklist.indicators_by_id
     for r in extracted.indicators:
         ind = known.get(r.id)
         past = ctx.history.get(r.id) or ()
@@ -251,6 +251,8 @@ def formula_rules(extracted, ctx: Context) -> list[iss.Issue]:
     if ctx.formulas is None:
         return [iss.make("I-FORMULA-UNCHECKED", value=ctx.format, **w)]
     out = []
+    if not ctx.formulas:  # none in the file: no input cell to look at
+        return out
     for sheet, cell, column, ind_id, task_id, value in extracted.input_cells():
         if (sheet, cell) in ctx.formulas:
             shown = _shown(value)
