@@ -272,29 +272,23 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
         if passed is not None:  # these very bytes passed before: only the total is new
             size, inflated = passed
             if size > limits.max_inflated - total:
-                return _refuse(fmt, "inflate", f"all parts over {limits.max_inflated} bytes",
-                               part=info.filename)
-            total += size
-            if keep is not None and total <= KEPT_BYTES:
-                keep[info.filename] = inflated
-            elif keep is not None:
-                keep = None
-            continue
-        kept = [] if keep is not None or key is not None else None
-        scan = _scan_part(archive, info, limits, fmt, limits.max_inflated - total, kept=kept,
-                          room=KEPT_BYTES - total)
-        if isinstance(scan, Verdict) and scan.reason == "too_many_cells":
-            # refused where the quick test looked: again, cell by cell, for the message
-            scan = _scan_part(archive, info, limits, fmt, limits.max_inflated - total,
-                              quick=False)
-        if isinstance(scan, Verdict):
-            return scan
-        total += scan
-        inflated = b"".join(kept) if kept is not None else None
-        if inflated is not None and len(inflated) != scan:
-            inflated = None  # past the allowance while it was read: not all of it was kept
-        if key is not None and inflated is not None:
-            _remember(key, inflated)
+                return _over_budget(fmt, info.filename, limits)
+        else:
+            kept = [] if keep is not None or key is not None else None
+            size = _scan_part(archive, info, limits, fmt, limits.max_inflated - total,
+                              kept=kept, room=KEPT_BYTES - total)
+            if isinstance(size, Verdict) and size.reason == "too_many_cells":
+                # refused where the quick test looked: again, cell by cell, for the message
+                size = _scan_part(archive, info, limits, fmt, limits.max_inflated - total,
+                                  quick=False)
+            if isinstance(size, Verdict):
+                return size
+            inflated = b"".join(kept) if kept is not None else None
+            if inflated is not None and len(inflated) != size:
+                inflated = None  # past the allowance while it was read: not all of it was kept
+            if key is not None and inflated is not None:
+                _remember(key, inflated)
+        total += size
         if keep is not None and inflated is not None and total <= KEPT_BYTES:
             keep[info.filename] = inflated
         elif keep is not None:
@@ -331,6 +325,10 @@ def _part_key(data: bytes, info: zipfile.ZipInfo, context: bytes) -> bytes | Non
                         info.compress_size)).encode())
     digest.update(data[start:end])
     return digest.digest()
+
+
+def _over_budget(fmt: str, part: str, limits: Limits) -> Verdict:
+    return _refuse(fmt, "inflate", f"all parts over {limits.max_inflated} bytes", part=part)
 
 
 def _remember(key: bytes, inflated: bytes) -> None:
@@ -420,8 +418,7 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, quick: bool
                     return _refuse(fmt, "inflate", f"{name}: over {int(cap)} bytes from "
                                    f"{info.compress_size}", part=name)
                 if total > budget:
-                    return _refuse(fmt, "inflate", f"all parts over {limits.max_inflated} bytes",
-                                   part=name)
+                    return _over_budget(fmt, name, limits)
                 if utf16 is None:
                     utf16 = _utf16_codec(chunk)
                 text = chunk.decode(utf16, errors="replace").encode() if utf16 else chunk
