@@ -40,3 +40,12 @@ def test_cycles_made_inside_are_collected_once_it_resumes():
         assert alive() is not None
     gc.collect()
     assert alive() is None
+
+
+def test_as_a_decorator_it_pauses_each_call():
+    @heap.paused()
+    def inside():
+        return gc.isenabled()
+
+    assert inside() is False and inside() is False  # every call, not the first only
+    assert gc.isenabled()

@@ -18,7 +18,8 @@ import gc
 
 @contextlib.contextmanager
 def paused():
-    """``with paused():`` the cyclic collector does not run; it resumes as it was after."""
+    """``with paused():`` (or ``@paused()`` on a function) the cyclic collector does not
+    run; it resumes as it was after."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

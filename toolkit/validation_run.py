@@ -161,6 +161,7 @@ def _format_of(sub) -> str:
 
 # --- the run ---------------------------------------------------------------------
 
+@heap.paused()  # plain data only, a thousand units' of it: see toolkit.heap
 def evaluate(workspace, period: Period | str) -> ValidationReport:
     """Validate every current submission of ``period``; write nothing."""
     from toolkit import ledger
@@ -226,12 +227,11 @@ def run_validation(workspace, period: Period | str, lang: str | None = None,
     from toolkit import ledger
 
     lang = lang or workspace.config.lang
-    with heap.paused():  # plain data only: see toolkit.heap
-        report = evaluate(workspace, period)
-        with store.opened(workspace.db_path) as conn:
-            record_all(conn, report.results, lang)
-            for result in report.results:
-                ledger.set_status(conn, result.submission_id, result.status)
+    report = evaluate(workspace, period)
+    with heap.paused(), store.opened(workspace.db_path) as conn:  # see evaluate
+        record_all(conn, report.results, lang)
+        for result in report.results:
+            ledger.set_status(conn, result.submission_id, result.status)
     if write_workbook:
         from toolkit.validation_report import write_workbook as write
 
@@ -239,11 +239,6 @@ def run_validation(workspace, period: Period | str, lang: str | None = None,
         write(report, path, lang)
         report = replace(report, workbook=path)
     return report
-
-
-def record(conn, result: SubmissionResult, lang: str) -> None:
-    """Replace one submission's readings, progress readings and issues in the store."""
-    record_all(conn, [result], lang)
 
 
 def record_all(conn, results, lang: str) -> None:
