@@ -320,7 +320,8 @@ class _Gather:
         names = {u.code: u.name for u in units}
         from toolkit.summary import lineage_path
 
-        files = [path] + [p for p in (lineage_path(path),) if p.is_file()]  # a township run
+        lineage = lineage_path(path)  # beside the summary after a township run
+        files = (path, lineage) if lineage.is_file() else (path,)
         attached = tuple(_attachment(f, self.head) for f in files)
         self.items.append(_Draft(
             None, t("mail.leadership", self.lang), to, attachments=attached,
