@@ -277,10 +277,6 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
             kept = [] if keep is not None or key is not None else None
             size = _scan_part(archive, info, limits, fmt, limits.max_inflated - total,
                               kept=kept, room=KEPT_BYTES - total)
-            if isinstance(size, Verdict) and size.reason == "too_many_cells":
-                # refused where the quick test looked: again, cell by cell, for the message
-                size = _scan_part(archive, info, limits, fmt, limits.max_inflated - total,
-                                  quick=False)
             if isinstance(size, Verdict):
                 return size
             inflated = b"".join(kept) if kept is not None else None
@@ -366,11 +362,8 @@ def _zip_format(archive: zipfile.ZipFile, names: set[str]) -> str:
 
 
 _DTD = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Za-z]{1,4})(\d{1,8})[\"']")
-_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br\s*=\s*[\"'](\d{1,8})[\"']")
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
 _A1 = re.compile(r"([A-Za-z]{1,4})(\d{1,8})")
+_REF = re.compile(r"([A-Za-z]+)(\d+)")  # a cell reference as a reader takes it, any length
 
 
 def _col_number(letters: bytes | str) -> int:
@@ -385,10 +378,12 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, quick: bool
     """Inflate one part as a stream, counting bytes and looking for what must not be there.
 
     Returns the inflated size, or a refusal. The declared size in the zip is not
-    trusted: the part is inflated up to the caps, whatever it claims. ``quick``: a
-    stretch of sheet XML that literal searches prove within the caps
-    (``surely_within``) is not measured cell by cell. ``kept``: a list to which the
-    inflated bytes are added, chunk by chunk, while they come to at most ``room``.
+    trusted: the part is inflated up to the caps, whatever it claims. Sheet XML is
+    parsed to find the last row and column it reaches (``_SheetExtent``), unless
+    ``quick`` and literal searches prove every stretch of it within the caps
+    (``surely_within``); a part they cannot prove is scanned again from its start,
+    parsed. ``kept``: a list to which the inflated bytes are added, chunk by chunk,
+    while they come to at most ``room``.
     """
     probe = copy.copy(info)
     probe.file_size = limits.max_inflated + 1  # read to the real end, not the declared one
@@ -397,11 +392,12 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, quick: bool
     # a sheet may sit under any name the relationships give it: scan every XML part
     is_sheet = fmt in ("xlsx", "xlsm") and not lowered.endswith((".bin", ".png", ".jpeg",
                                                                 ".jpg", ".emf", ".wmf"))
-    ods_content = fmt == "ods" and lowered == "content.xml"
+    quick = quick and is_sheet
     cap = max(limits.ratio_floor, limits.ratio * max(info.compress_size, 1))
-    ods = _OdsExtent() if ods_content else None
+    extent = _OdsExtent() if fmt == "ods" and lowered == "content.xml" else \
+        _SheetExtent() if is_sheet and not quick else None
+    given, unproven = kept, False
     total, tail, utf16 = 0, b"", None
-    max_row = max_col = rows_seen = 0
     try:
         with archive.open(probe) as stream:
             while True:
@@ -425,25 +421,17 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, quick: bool
                 window = tail + text
                 if _DTD.search(window):  # any part: rels may point a parser anywhere
                     return _refuse(fmt, "entity", name, part=name)
-                rows = surely_within(window, text, limits) if is_sheet and quick else None
-                if is_sheet and rows is not None:
-                    rows_seen += rows
-                    if rows_seen > limits.max_rows:
-                        return _too_many_cells(fmt, name, rows_seen, max_col, limits)
-                elif is_sheet:
-                    last_row, last_col, rows = sheet_extent(window, text)
-                    max_row, max_col = max(max_row, last_row), max(max_col, last_col)
-                    rows_seen += rows
-                    if max(max_row, rows_seen) > limits.max_rows or max_col > limits.max_cols:
-                        return _too_many_cells(fmt, name, max(max_row, rows_seen), max_col, limits)
-                if ods is not None:
-                    ods.feed(chunk)
-                    if ods.rows > limits.max_rows or ods.cols > limits.max_cols:
-                        return _too_many_cells(fmt, name, ods.rows, ods.cols, limits)
+                if quick and not surely_within(window, limits):
+                    unproven = True
+                    break
+                if extent is not None:
+                    extent.feed(chunk)
+                    if extent.rows > limits.max_rows or extent.cols > limits.max_cols:
+                        return _too_many_cells(fmt, name, extent.rows, extent.cols, limits)
                 tail = window[-512:]
-        if ods is not None:
-            ods.close()
-    except _OdsExtent.Broken as exc:
+        if extent is not None:
+            extent.close()
+    except _Extent.Broken as exc:
         return _refuse(fmt, "damaged", f"{name}: {exc}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
             NotImplementedError, RuntimeError) as exc:
@@ -451,33 +439,21 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, quick: bool
         return _refuse(fmt, "damaged", f"{name}: {exc}")
     except Exception as exc:  # zlib.error and friends: a corrupt stream  # noqa: BLE001
         return _refuse(fmt, "damaged", f"{name}: {type(exc).__name__}: {exc}")
+    if unproven:
+        if given is not None:
+            given.clear()
+        return _scan_part(archive, info, limits, fmt, budget, quick=False, kept=given,
+                          room=room)
     return total
 
 
-# The same, in the one spelling every writer uses (r first, double quotes, no prefix):
-# literal prefixes, so the search runs at C speed. Used only where counting shows
-# that they saw every tag the general patterns above would.
-_ROW_REF_PLAIN = re.compile(rb'<row r="(\d{1,8})"')
+# A prefixed cell or row tag (<x:c ...>): not the spelling writers use.
+_PREFIXED_TAG = re.compile(rb":(?:c|row)[\s>/]")
 _DIMENSION_AT = re.compile(rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
 
 
-def _odd(window: bytes, tag: bytes, prefixed: re.Pattern, spaced: re.Pattern) -> bool:
-    """Whether ``tag`` appears with a namespace prefix, or followed by whitespace other than
-    a space: spellings the plain patterns do not see (``in`` first: it runs at C speed)."""
-    return (b":" + tag[1:] in window and prefixed.search(window) is not None) \
-        or spaced.search(window) is not None
-
-
-# every other character \s matches (in bytes: \t \n \v \f \r), after the name
-_PREFIXED_CELL, _SPACED_CELL = re.compile(rb":c\s"), re.compile(rb"<c[\t\n\x0b\x0c\r]")
-_PREFIXED_ROW, _SPACED_ROW = re.compile(rb":row[\s>/]"), re.compile(rb"<row[\t\n\x0b\x0c\r]")
-_CELL_ROW_PLAIN = re.compile(rb'<c r="[A-Za-z]{1,4}(\d{1,8})"')
-_CELL_COL_PLAIN = re.compile(rb'<c r="([A-Za-z]{1,4})\d')
-
-
 def _dimensions(window: bytes):
-    """Every dimension reference in ``window``, after < or a prefix (as _DIMENSION finds,
-    or more)."""
+    """Every dimension reference in ``window``, after < or a prefix."""
     at = window.find(b"dimension")
     while at >= 0:
         if at and window[at - 1] in b"<:":
@@ -487,80 +463,35 @@ def _dimensions(window: bytes):
         at = window.find(b"dimension", at + 9)
 
 
-def sheet_extent(window: bytes, text: bytes) -> tuple[int, int, int]:
-    """(last row, last column) the cells, rows and dimension in ``window`` reach, and
-    the row elements in ``text`` (the new part of the window).
-
-    The plain patterns are used when the tag counts prove they saw every cell and
-    row; otherwise the general patterns, which allow prefixes, any attribute order
-    and either quote.
-    """
-    max_row = max_col = 0
-    for ref in _dimensions(window):
-        for letters, digits in _A1.findall(ref.decode(errors="replace")):
-            max_col = max(max_col, _col_number(letters))
-            max_row = max(max_row, int(digits))
-    if not _odd(window, b"<c", _PREFIXED_CELL, _SPACED_CELL) and \
-            len(cell_rows := _CELL_ROW_PLAIN.findall(window)) == window.count(b"<c "):
-        if cell_rows:  # a row holds many cells: each distinct row number converted once
-            max_row = max(max_row, *map(int, set(cell_rows)))
-            max_col = max(max_col, *map(_col_number, set(_CELL_COL_PLAIN.findall(window))))
-    else:
-        refs = _CELL_REF.findall(window)
-        if refs:
-            max_col = max(max_col, *map(_col_number, {c for c, _ in refs}))
-            max_row = max(max_row, *(int(r) for _, r in refs))
-    plain = not _odd(window, b"<row", _PREFIXED_ROW, _SPACED_ROW)
-    rows = _ROW_REF_PLAIN.findall(window) if plain else []
-    if not plain or len(rows) != window.count(b"<row "):
-        rows = _ROW_REF.findall(window)
-    if rows:
-        max_row = max(max_row, *map(int, rows))
-    if plain:  # ``text`` is the end of ``window``: not odd there either
-        seen = text.count(b"<row ") + text.count(b"<row>") + text.count(b"<row/")
-    else:
-        seen = len(_ROW_TAG.findall(text))
-    return max_row, max_col, seen
-
-
 @functools.lru_cache(maxsize=8)
-def _long_refs(max_rows: int, max_cols: int) -> tuple[re.Pattern, re.Pattern]:
-    """Plain cell and row references that may pass the caps: a column of as many letters
-    as the last one allowed, or a row number of as many digits as the last one allowed
-    (leading zeros aside). Shorter ones cannot pass them."""
+def _unprovable(max_rows: int, max_cols: int) -> tuple[re.Pattern, re.Pattern]:
+    """Cell and row tags the quick test cannot vouch for: any but ``<c r="`` and ``<row r="``
+    with a reference too short to pass the caps, one letter fewer than the last column
+    allowed and one digit fewer than the last row (leading zeros aside)."""
     from toolkit.layout import col_letter
 
-    letters = len(col_letter(max(max_cols, 1)))
-    digits = rb"0*[1-9]\d{%d}" % (len(str(max(max_rows, 1))) - 1)
-    return (re.compile(rb'<c r="(?:[A-Za-z]{%d}|[A-Za-z]{1,4}%s)' % (letters, digits)),
-            re.compile(rb'<row r="' + digits))
+    letters = len(col_letter(max(max_cols, 1))) - 1
+    digits = len(str(max(max_rows, 1))) - 1
+    short = rb'0*\d{1,%d}"' % digits if digits else None
+    cell_ok = rb'(?! r="[A-Za-z]{1,%d}%s)' % (letters, short) if letters and short else b""
+    row_ok = rb'(?! r="%s)' % short if short else b""
+    return re.compile(rb"<c(?=[\s>/])" + cell_ok), re.compile(rb"<row(?=[\s>/])" + row_ok)
 
 
-def surely_within(window: bytes, text: bytes, limits: Limits) -> int | None:
-    """The row elements in ``text`` (the new part of ``window``) when literal searches
-    alone prove that every cell, row and dimension in ``window`` is within the caps;
-    None when they cannot, and ``sheet_extent`` must measure.
-
-    Proof: no odd spelling, every cell and row tag in the plain spelling with its
-    reference first, none of those references long enough to pass a cap, and every
-    dimension within them. No reference is taken out of the XML, so it runs at C speed.
-    """
-    if _odd(window, b"<c", _PREFIXED_CELL, _SPACED_CELL) or \
-            _odd(window, b"<row", _PREFIXED_ROW, _SPACED_ROW):
-        return None
-    rows = window.count(b"<row ")
-    if window.count(b"<c ") != window.count(b'<c r="') or rows != window.count(b'<row r="'):
-        return None
-    long_cell, long_row = _long_refs(limits.max_rows, limits.max_cols)
-    if long_cell.search(window) is not None or (rows and long_row.search(window) is not None):
-        return None
+def surely_within(window: bytes, limits: Limits) -> bool:
+    """Whether literal searches alone prove every cell, row and dimension in ``window``
+    within the caps: every cell and row tag in the plain spelling, its reference first
+    and too short to pass a cap; no prefixed tag; every dimension within the caps. A
+    cell or row without a reference (placed after the one before it) is not proved.
+    No reference is taken out of the XML, so it runs at C speed."""
+    cell, row = _unprovable(limits.max_rows, limits.max_cols)
+    if _PREFIXED_TAG.search(window) or cell.search(window) or row.search(window):
+        return False
     for ref in _dimensions(window):
         for letters, digits in _A1.findall(ref.decode(errors="replace")):
             if _col_number(letters) > limits.max_cols or int(digits) > limits.max_rows:
-                return None
-    if len(text) < len(window):  # a stretch of the window was counted before
-        rows = text.count(b"<row ")
-    return rows + text.count(b"<row>") + text.count(b"<row/")
+                return False
+    return True
 
 
 def _utf16_codec(head: bytes) -> str:
@@ -580,34 +511,29 @@ def _too_many_cells(fmt, part, rows, cols, limits) -> Verdict:
                    max_rows=limits.max_rows, max_cols=limits.max_cols)
 
 
-class _OdsExtent:
-    """Streams an ODS content.xml and tracks the last row and column holding a value.
-
-    Repeated rows and cells (``number-rows-repeated``, ``number-columns-repeated``)
-    move the position by their count; only those holding a value extend the used
-    area, since every office suite pads a sheet with empty repeats to its end.
-    """
+class _Extent:
+    """Streams an XML part through expat (any DTD refused) and tracks ``rows`` and
+    ``cols``, the last row and column it reaches: what a subclass's ``_start`` and
+    ``_end`` say of each element."""
 
     class Broken(Exception):
         pass
-
-    _T = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-    _O = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 
     def __init__(self):
         from xml.parsers import expat
 
         self.rows = self.cols = 0
-        self._row = 0  # rows passed in the current table
-        self._col = 0
-        self._row_repeat = 1
-        self._cell: tuple[int, bool] | None = None  # (repeat, has value)
-        self._row_filled = 0  # last column with a value in the current row
         self._parser = expat.ParserCreate(namespace_separator=" ")
         self._parser.StartElementHandler = self._start
         self._parser.EndElementHandler = self._end
         self._parser.StartDoctypeDeclHandler = self._refuse_dtd
         self._parser.EntityDeclHandler = self._refuse_dtd
+
+    def _start(self, name, attrs):
+        pass
+
+    def _end(self, name):
+        pass
 
     def _refuse_dtd(self, *args):
         raise self.Broken("DTD or entity declaration")
@@ -627,6 +553,53 @@ class _OdsExtent:
             self._parser.Parse(b"", True)
         except expat.ExpatError as exc:
             raise self.Broken(str(exc)) from None
+
+
+class _SheetExtent(_Extent):
+    """Sheet XML (xlsx, xlsm): the last row and column its cells, rows and dimension
+    reach, in any spelling. A row without ``r`` comes after the one before it, a cell
+    without ``r`` after the one before it in its row: readers place them so."""
+
+    def __init__(self):
+        super().__init__()
+        self._row = self._col = 0  # where the last row and cell were placed
+
+    def _start(self, name, attrs):
+        local = name.rpartition(" ")[2]
+        if local == "row":
+            number = attrs.get("r", "")
+            self._row = int(number) if number.isascii() and number.isdigit() else self._row + 1
+            self._col = 0
+            self.rows = max(self.rows, self._row)
+        elif local == "c":
+            ref = _REF.fullmatch(attrs.get("r", ""))
+            self._col = _col_number(ref[1]) if ref else self._col + 1
+            self.cols = max(self.cols, self._col)
+            self.rows = max(self.rows, int(ref[2]) if ref else self._row)
+        elif local == "dimension":
+            for letters, digits in _REF.findall(attrs.get("ref", "")):
+                self.cols = max(self.cols, _col_number(letters))
+                self.rows = max(self.rows, int(digits))
+
+
+class _OdsExtent(_Extent):
+    """Streams an ODS content.xml and tracks the last row and column holding a value.
+
+    Repeated rows and cells (``number-rows-repeated``, ``number-columns-repeated``)
+    move the position by their count; only those holding a value extend the used
+    area, since every office suite pads a sheet with empty repeats to its end.
+    """
+
+    _T = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+    _O = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+    def __init__(self):
+        super().__init__()
+        self._row = 0  # rows passed in the current table
+        self._col = 0
+        self._row_repeat = 1
+        self._cell: tuple[int, bool] | None = None  # (repeat, has value)
+        self._row_filled = 0  # last column with a value in the current row
 
     @staticmethod
     def _repeat(attrs, key) -> int:
