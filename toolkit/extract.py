@@ -173,6 +173,8 @@ def _lis_keep(order: list[int]) -> set[int]:
     """Indexes (into ``order``) of a longest increasing subsequence: the rows not moved."""
     import bisect
 
+    if all(a < b for a, b in zip(order, order[1:])):
+        return set(range(len(order)))  # nothing moved: the usual case
     tails: list[int] = []
     tails_at: list[int] = []
     back = [-1] * len(order)
@@ -200,8 +202,8 @@ def _rows(sheet, first_row: int, expected: list[str], names: dict, where: dict,
     position = {ind_id: n for n, ind_id in reversed(list(enumerate(expected)))}  # first place
     seen_rows: list[tuple[int, str]] = []  # (row, id) of every id-like row in sheet order
     stray: list[int] = []
-    for row in range(first_row, sheet.max_row + 1):
-        cell_id = text(sheet.get(row, 1))
+    for row, line in enumerate(sheet.rows[first_row - 1:], first_row):
+        cell_id = text(line[0]) if line else ""
         if cell_id in position:
             if cell_id in found:
                 problems.append(iss.make("E-ROW-DUPLICATE", sheet=sheet.name, cell=a1(row, 1),

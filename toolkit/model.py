@@ -128,12 +128,18 @@ class TaskList:
     def indicators_for(self, unit_code: str) -> tuple[Indicator, ...]:
         """The indicators the unit reports on, in list order (kept per unit, as scopes)."""
         return self._kept("_indicators_for", unit_code, lambda: tuple(
-            i for i in self.indicators if unit_code in self._scope(i.scope)[1]))
+            i for i, codes in self._covered("indicators") if unit_code in codes))
 
     def tasks_for(self, unit_code: str) -> tuple[Task, ...]:
         """The tasks the unit implements, in list order (kept per unit, as scopes)."""
         return self._kept("_tasks_for", unit_code, lambda: tuple(
-            t for t in self.tasks if unit_code in self._scope(t.units)[1]))
+            t for t, codes in self._covered("tasks") if unit_code in codes))
+
+    def _covered(self, what: str) -> tuple[tuple[object, frozenset[str]], ...]:
+        """(indicator or task, the codes of the units it covers) of each, in list order."""
+        return self._kept("_covering", what, lambda: tuple(
+            (i, self._scope(i.scope)[1]) for i in self.indicators) if what == "indicators"
+            else tuple((t, self._scope(t.units)[1]) for t in self.tasks))
 
     @property
     def indicators_by_id(self) -> dict[str, Indicator]:
