@@ -26,15 +26,16 @@ def clip(text: str, limit: int) -> str:
 
 def render(headers, rows, limits=None) -> str:
     """Rows of cells as aligned text; ``limits`` caps a column's width (in columns)."""
-    rows = [["" if c is None else str(c) for c in row] for row in rows]
-    headers = [str(h) for h in headers]
     limits = limits or {}
-    rows = [[clip(c, limits[i]) if i in limits else c for i, c in enumerate(r)] for r in rows]
-    widths = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    rows = [[clip(c, limits[i]) if i in limits else c
+             for i, c in enumerate("" if c is None else str(c) for c in row)] for row in rows]
+    lines = [[(str(h), width(str(h))) for h in headers]]
+    lines += [[(c, width(c)) for c in row] for row in rows]  # each cell measured once
+    widths = [max(line[i][1] for line in lines) for i in range(len(headers))]
 
     def line(cells):
-        return "  ".join(c + " " * (widths[i] - width(c)) for i, c in enumerate(cells)).rstrip()
+        return "  ".join(c + " " * (widths[i] - w) for i, (c, w) in enumerate(cells)).rstrip()
 
-    out = [line(headers), "  ".join("-" * w for w in widths)]
-    out.extend(line(r) for r in rows)
+    out = [line(lines[0]), "  ".join("-" * w for w in widths)]
+    out.extend(line(cells) for cells in lines[1:])
     return "\n".join(out)
