@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 import merge_fixtures as mf
-from toolkit import summary
+from toolkit import processes, summary
 from toolkit.catalogue import t
 from toolkit.cli import main
 from toolkit.config import Thresholds
@@ -458,7 +458,7 @@ def _copy_of(merged, folder):
 def test_many_values_put_the_lineage_in_its_own_workbook(tmp_path, monkeypatch, merged, fork):
     monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)  # the fixture has more
     if not fork:
-        monkeypatch.setattr(summary, "_can_fork", lambda: False)
+        monkeypatch.setattr(processes, "cores", lambda: 1)
     db, out = _copy_of(merged, tmp_path)
     report = run(db, out)
     assert report.lineage == tmp_path / "consolidated_lineage.xlsx"
@@ -510,7 +510,7 @@ def test_a_failing_summary_leaves_the_earlier_lineage_file_too(tmp_path, monkeyp
     summary.lineage_path(out).write_bytes(b"its lineage")
     monkeypatch.setattr(summary, "LINEAGE_OWN_FILE_FROM", 10)
     if not fork:
-        monkeypatch.setattr(summary, "_can_fork", lambda: False)
+        monkeypatch.setattr(processes, "cores", lambda: 1)
     real = summary._write_book
 
     def failing_summary(tmp, model, lang, keys, lineage=None):

@@ -25,3 +25,29 @@ def can_fork() -> bool:
 def context():
     """The multiprocessing context for workers: fork where it exists, else spawn."""
     return multiprocessing.get_context("fork" if can_fork() else "spawn")
+
+
+def both(here, there):
+    """``(here(), there())``, side by side where there are two cores and processes fork:
+    ``there`` is called in a forked child (which inherits all it refers to, so nothing
+    goes to it pickled; only what it returns comes back so) while ``here`` is called in
+    this process. Else the one after the other, here."""
+    if cores() < 2 or not can_fork():
+        return here(), there()
+    from concurrent.futures import ProcessPoolExecutor
+
+    _FORKED[:] = [there]
+    try:  # the child is forked when the call is submitted, with _FORKED as it is then
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            other = pool.submit(_call_forked)
+            mine = here()
+            return mine, other.result()
+    finally:
+        _FORKED.clear()
+
+
+_FORKED: list = []  # the call a forked child makes: inherited, never pickled
+
+
+def _call_forked():
+    return _FORKED[0]()

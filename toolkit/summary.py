@@ -388,36 +388,12 @@ def _write(path: Path, model: Consolidated, lang: str) -> Written:
 
 def _write_pair(tmp: Path, lineage_tmp: Path, lineage: Path, model: Consolidated,
                 lang: str) -> tuple[int, int]:
-    if not _can_fork():
-        more = _write_lineage_book(lineage_tmp, model, lang)
-        counts = _write_book(tmp, model, lang, SHEETS, lineage=lineage)
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        _FORKED[:] = [(lineage_tmp, model, lang)]
-        try:
-            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-                other = pool.submit(_write_forked_lineage)
-                counts = _write_book(tmp, model, lang, SHEETS, lineage=lineage)
-                more = other.result()
-        finally:
-            _FORKED.clear()
-    return tuple(a + b for a, b in zip(counts, more))
-
-
-_FORKED: list = []  # (file, model, lang) a forked lineage writer inherits: nothing to pickle
-
-
-def _can_fork() -> bool:
-    """A second core, and workers that inherit the model rather than receive it."""
     from toolkit import processes
 
-    return processes.cores() > 1 and processes.can_fork()
-
-
-def _write_forked_lineage() -> tuple[int, int]:
-    return _write_lineage_book(*_FORKED[0])
+    counts, more = processes.both(
+        lambda: _write_book(tmp, model, lang, SHEETS, lineage=lineage),
+        lambda: _write_lineage_book(lineage_tmp, model, lang))  # a child: it has the model
+    return tuple(a + b for a, b in zip(counts, more))
 
 
 def _write_lineage_book(tmp: Path, model: Consolidated, lang: str) -> tuple[int, int]:
