@@ -193,3 +193,15 @@ def test_the_workspace_outputs_are_never_collected_again(tmp_path, workbook):
     found = expand([tmp_path / "ws"], exclude=[tmp_path / "ws" / "outputs"])
     assert names(found) == ["喀什市.xlsx"]
     assert [(s.name, s.why) for s in found.skipped] == [("outputs", "workspace_output")]
+
+
+def test_a_link_into_the_workspace_outputs_is_not_collected_either(tmp_path, workbook):
+    kept = write(tmp_path / "ws" / "outputs" / "2024H1" / "received" / "653101_abc.xlsx",
+                 workbook)
+    write(tmp_path / "inbox" / "喀什市.xlsx", workbook)
+    (tmp_path / "inbox" / "link.xlsx").symlink_to(kept)
+    (tmp_path / "inbox" / "folder").symlink_to(kept.parent, target_is_directory=True)
+    found = expand([tmp_path / "inbox"], exclude=[tmp_path / "ws" / "outputs"])
+    assert names(found) == ["喀什市.xlsx"]
+    assert sorted((s.name, s.why) for s in found.skipped) == [
+        ("folder", "workspace_output"), ("link.xlsx", "workspace_output")]

@@ -139,10 +139,14 @@ class _Collector:
         self.skipped: list[Skipped] = []
         self.exclude = tuple(Path(p).resolve() for p in exclude)
 
-    def excluded(self, path: Path) -> bool:
+    def excluded(self, path: Path, folder_real: Path | None = None) -> bool:
+        """Whether ``path`` is (or is in) an excluded folder, found where it really is;
+        ``folder_real``: where the folder ``path`` is listed in really is, so that a file
+        there that is not a link needs no resolving of its own."""
         if not self.exclude:
             return False
-        real = path.resolve()
+        real = folder_real / path.name if folder_real is not None and not path.is_symlink() \
+            else path.resolve()
         if any(real == e or e in real.parents for e in self.exclude):
             self.skip(str(path), path.name, "workspace_output")
             return True
@@ -153,9 +157,9 @@ class _Collector:
 
     # --- paths on disk ------------------------------------------------------------
 
-    def path(self, path: Path, explicit: bool) -> None:
+    def path(self, path: Path, explicit: bool, folder_real: Path | None = None) -> None:
         source = str(path)
-        if self.excluded(path):
+        if self.excluded(path, folder_real):
             return
         if path.is_dir():
             if _is_maildir(path):
@@ -194,6 +198,7 @@ class _Collector:
     def folder(self, root: Path) -> None:
         for dirpath, dirnames, filenames in os.walk(root, onerror=self._walk_error):
             here = Path(dirpath)
+            real = here.resolve() if self.exclude else None
             keep = []
             for name in sorted(dirnames):
                 if name.startswith(".") or self.excluded(here / name):
@@ -206,7 +211,7 @@ class _Collector:
             for name in sorted(filenames):
                 if name.startswith((".", "~$")):  # hidden files, Office lock files
                     continue
-                self.path(here / name, explicit=False)
+                self.path(here / name, explicit=False, folder_real=real)
 
     def _walk_error(self, exc: OSError) -> None:
         self.skip(str(exc.filename or ""), str(exc.filename or ""), "unreadable")
