@@ -397,7 +397,9 @@ def test_a_formula_in_the_stored_file_is_found(tmp_path):
     assert only(report.issues, "W-FORMULA").cell == actual_cell(UNIT, COUNT.id)
 
 
-def test_values_far_from_the_other_units_are_warned(tmp_path):
+def six_counties(tmp_path, value):
+    """(workspace, unit codes, indicator) after collecting six counties' workbooks, the
+    n-th with ``value(n, code)`` for an indicator they all report."""
     ws = workspace_with_contacts(tmp_path / "ws")
     units = [u.code for u in PLAN.units if u.kind == "county"][:6]
     shared = first(PLAN, units[0], lambda i: i.kind == "cumulative" and i.scope == "counties"
@@ -405,10 +407,14 @@ def test_values_far_from_the_other_units_are_warned(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for n, code in enumerate(units):
-        value = 12000 if code == units[3] else 100 + n
         fill(make_template(tmp_path, unit=code), inbox / f"{code}.xlsx", unit=code,
-             actual={shared.id: value})
+             actual={shared.id: value(n, code)})
     collect(ws, PERIOD, [inbox])
+    return ws, units, shared
+
+
+def test_values_far_from_the_other_units_are_warned(tmp_path):
+    ws, units, shared = six_counties(tmp_path, lambda n, code: 12000 if n == 3 else 100 + n)
     report = run_validation(ws, PERIOD)
     outliers = [i for i in report.issues if i.code == "W-OUTLIER"]
     assert [(i.unit, i.indicator) for i in outliers] == [(units[3], shared.id)]
@@ -420,17 +426,9 @@ def test_values_far_from_the_other_units_are_warned(tmp_path):
 def test_many_submissions_are_judged_on_two_cores_with_the_same_outcome(tmp_path, monkeypatch):
     from toolkit import processes, validation_run
 
-    ws = workspace_with_contacts(tmp_path / "ws")
-    units = [u.code for u in PLAN.units if u.kind == "county"][:6]
-    shared = first(PLAN, units[0], lambda i: i.kind == "cumulative" and i.scope == "counties"
-                   and i.unit in ("个", "所", "人"))
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for n, code in enumerate(units):  # an outlier in the second half, an error in the first
-        value = 12000 if code == units[4] else -1 if code == units[1] else 100 + n
-        fill(make_template(tmp_path, unit=code), inbox / f"{code}.xlsx", unit=code,
-             actual={shared.id: value})
-    collect(ws, PERIOD, [inbox])
+    # an outlier in the second half, an error in the first
+    ws, units, shared = six_counties(
+        tmp_path, lambda n, code: 12000 if n == 4 else -1 if n == 1 else 100 + n)
     pids = []  # (this process, the one the second half was judged in) of each split
     real = processes.both
 
