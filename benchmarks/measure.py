@@ -1,6 +1,9 @@
-"""Run one child process and measure it: wall time and peak memory.
+"""Run one child process and measure it: wall time, CPU time and peak memory.
 
-Wall time is taken around the whole child (interpreter start-up included).
+Wall time is taken around the whole child (interpreter start-up included). CPU
+time is the user and system time of the child and of every descendant it waited
+for (its reader processes, say), from the kernel (``os.wait4``): unlike wall
+time it does not grow when other work shares the machine.
 Peak memory comes in two figures:
 
 - ``rss``: the peak resident set of the largest single process, from the kernel
@@ -34,6 +37,7 @@ class Sample:
     """One measured child process."""
 
     wall: float  # seconds
+    cpu: float  # seconds of CPU, user and system, the child's and its descendants' (0: unknown)
     rss: int  # bytes, largest single process (0 when unknown)
     tree: int  # bytes, summed over the process tree (sampled; 0 when unknown)
     returncode: int
@@ -138,19 +142,20 @@ def run(argv: list[str], cwd: Path | None = None, check: bool = True,
             wall = time.perf_counter() - start
             proc.returncode = os.waitstatus_to_exitcode(status)
             rss = _maxrss_bytes(usage.ru_maxrss)
+            cpu = usage.ru_utime + usage.ru_stime
             if rss <= inherited and sampler.hwm:
                 rss = sampler.hwm  # the kernel's figure is this process's own: use the sampled
         else:  # pragma: no cover - no per-child rusage here
             proc.wait()
             wall = time.perf_counter() - start
-            rss = 0
+            rss, cpu = 0, 0.0
         sampler.done.set()
         sampler.join()
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", errors="replace")
         stderr = err.read().decode("utf-8", errors="replace")
-    sample = Sample(wall, rss, max(sampler.tree, rss), proc.returncode, stdout, stderr)
+    sample = Sample(wall, cpu, rss, max(sampler.tree, rss), proc.returncode, stdout, stderr)
     if check and proc.returncode not in ok_codes:
         raise RuntimeError(f"{' '.join(map(str, argv))} exited with {proc.returncode}:\n"
                            f"{stderr[-2000:] or stdout[-2000:]}")

@@ -21,12 +21,14 @@ class Stage:
     name: str
     size: int | None  # number of templates or submissions; None for --help
     walls: list[float] = field(default_factory=list)  # seconds, one per repeat
+    cpus: list[float] = field(default_factory=list)  # CPU seconds (user + system), per repeat
     rss: list[int] = field(default_factory=list)  # bytes, largest process, one per repeat
     tree: list[int] = field(default_factory=list)  # bytes, process tree sum, one per repeat
     note: str = ""
 
-    def add(self, wall: float, rss: int, tree: int) -> None:
+    def add(self, wall: float, rss: int, tree: int, cpu: float = 0.0) -> None:
         self.walls.append(wall)
+        self.cpus.append(cpu)
         self.rss.append(rss)
         self.tree.append(tree)
 
@@ -39,6 +41,10 @@ class Stage:
         return statistics.median(self.walls)
 
     @property
+    def median_cpu(self) -> float:
+        return statistics.median(self.cpus) if self.cpus else 0.0
+
+    @property
     def peak_rss(self) -> int:
         return max(self.rss, default=0)
 
@@ -48,11 +54,13 @@ class Stage:
 
 
 def combine(name: str, parts: list[Stage], note: str = "") -> Stage:
-    """A stage made of others run one after the other: walls summed per repeat, peaks maxed."""
+    """A stage made of others run one after the other: walls and CPU times summed per
+    repeat, peaks maxed."""
     out = Stage(name, parts[0].size, note=note)
-    for walls, rss, tree in zip(zip(*(p.walls for p in parts)), zip(*(p.rss for p in parts)),
-                                zip(*(p.tree for p in parts))):
-        out.add(sum(walls), max(rss), max(tree))
+    per_repeat = (zip(*(getattr(p, key) for p in parts)) for key in ("walls", "rss", "tree",
+                                                                     "cpus"))
+    for walls, rss, tree, cpus in zip(*per_repeat):
+        out.add(sum(walls), max(rss), max(tree), sum(cpus))
     return out
 
 
@@ -76,14 +84,14 @@ def _width(text: str) -> int:
 
 def table(stages: list[Stage]) -> str:
     """The figures as an aligned plain-text table."""
-    headers = ["stage", "n", "runs", "median s", "min–max s", "peak RSS MB", "tree RSS MB",
-               "× floor"]
+    headers = ["stage", "n", "runs", "median s", "min–max s", "CPU s", "peak RSS MB",
+               "tree RSS MB", "× floor"]
     rows = []
     for s in stages:
         r = ratio(s, stages)
         rows.append([s.name, "" if s.size is None else f"{s.size:,}", str(s.repeats),
                      f"{s.median:.3f}", f"{min(s.walls):.3f}–{max(s.walls):.3f}",
-                     f"{s.peak_rss / MB:.0f}", f"{s.peak_tree / MB:.0f}",
+                     f"{s.median_cpu:.3f}", f"{s.peak_rss / MB:.0f}", f"{s.peak_tree / MB:.0f}",
                      "" if r is None else f"{r:.1f}"])
     widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
@@ -139,6 +147,6 @@ def goals_text(rows: list[dict]) -> str:
 def as_json(stages: list[Stage], extra: dict) -> dict:
     return {**extra, "stages": [{
         "stage": s.name, "size": s.size, "repeats": s.repeats, "median_s": s.median,
-        "walls_s": s.walls, "peak_rss_mb": s.peak_rss / MB, "peak_tree_rss_mb": s.peak_tree / MB,
+        "walls_s": s.walls, "median_cpu_s": s.median_cpu, "cpus_s": s.cpus, "peak_rss_mb": s.peak_rss / MB, "peak_tree_rss_mb": s.peak_tree / MB,
         "ratio_to_floor": ratio(s, stages), "note": s.note} for s in stages],
         "goals": goals(stages)}

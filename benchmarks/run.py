@@ -83,7 +83,7 @@ def bench_help(repeats: int) -> Stage:
     stage = Stage(report.HELP, None, note="CLI start-up")
     for _ in range(repeats):
         sample = measure.toolkit("--help")
-        stage.add(sample.wall, sample.rss, sample.tree)
+        stage.add(sample.wall, sample.rss, sample.tree, sample.cpu)
     log(f"  --help: median {stage.median:.3f} s")
     return stage
 
@@ -101,7 +101,7 @@ def bench_generate(base: Path, size: int, repeats: int) -> tuple[Stage, Path]:
         written = workbooks(out)
         if len(written) != size:
             raise RuntimeError(f"generate wrote {len(written)} templates, expected {size}")
-        stage.add(sample.wall, sample.rss, sample.tree)
+        stage.add(sample.wall, sample.rss, sample.tree, sample.cpu)
         log(f"  generate {size}: run {k + 1}/{repeats} {sample.wall:.2f} s")
         if kept is None:
             kept = out
@@ -117,7 +117,7 @@ def bench_floor(inbox: Path, size: int, repeats: int) -> Stage:
         figures = json.loads(sample.stdout)
         if figures["files"] != size:
             raise RuntimeError(f"the floor read {figures['files']} files, expected {size}")
-        stage.add(figures["seconds"], sample.rss, sample.tree)
+        stage.add(figures["seconds"], sample.rss, sample.tree, figures["cpu_seconds"])
     log(f"  floor {size}: median {stage.median:.3f} s")
     return stage
 
@@ -143,7 +143,7 @@ def bench_pipeline(scratch: Path, base: Path, inbox: Path, size: int,
                  (report.MERGE, ("merge", "-p", PERIOD), (0,)))
         for name, args, ok in steps:
             sample = measure.toolkit("-w", root, *args, ok_codes=ok)
-            stages[name].add(sample.wall, sample.rss, sample.tree)
+            stages[name].add(sample.wall, sample.rss, sample.tree, sample.cpu)
         counts = ledger_counts(root)
         if sum(counts.values()) != size:
             raise RuntimeError(f"the ledger holds {counts}, expected {size} submissions")
@@ -205,6 +205,8 @@ def main(argv=None) -> dict:
     print()
     print("Wall: median over the runs, each a child process (toolkit stages include "
           "interpreter start-up).")
+    print("CPU: median user + system time of the process and the readers it waited for "
+          "(the floor: inside it).")
     print("Peak RSS: largest single process; tree RSS: sum over the process and its "
           "readers, sampled.")
     print(f"× floor: median wall over the floor's median at the same size. Runs: "

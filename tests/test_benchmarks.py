@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from benchmarks import report
 from benchmarks.inputs import config_text, synthetic_code
 from benchmarks.run import main
@@ -26,9 +27,12 @@ def test_quick_run_on_three_units_reports_every_stage(tmp_path, capsys):
     for stage in stages.values():
         assert stage["repeats"] == 1
         assert stage["median_s"] > 0 and all(w > 0 for w in stage["walls_s"])
+        assert stage["median_cpu_s"] > 0 and len(stage["cpus_s"]) == 1
         assert stage["peak_rss_mb"] > 0 and stage["peak_tree_rss_mb"] >= stage["peak_rss_mb"]
     for name in STAGES[2:]:
         assert stages[(name, 3)]["ratio_to_floor"] > 0
+    both = [stages[(name, 3)]["median_cpu_s"] for name in (report.COLLECT, report.VALIDATE)]
+    assert stages[(report.COLLECT_VALIDATE, 3)]["median_cpu_s"] == pytest.approx(sum(both))
     assert data["inputs"]["3"]["ledger"] and sum(data["inputs"]["3"]["ledger"].values()) == 3
     printed = capsys.readouterr().out
     assert all(name in printed for name in (report.HELP, *STAGES))
