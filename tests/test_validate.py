@@ -456,6 +456,16 @@ def test_many_submissions_are_judged_on_two_cores_with_the_same_outcome(tmp_path
     assert outcome(shared_out) == outcome(alone)
     assert {r.unit: r.status for r in shared_out.results}[units[1]] == "invalid"
     assert [i.unit for i in shared_out.issues if i.code == "W-OUTLIER"] == [units[4]]
+    # what is recorded and listed is what was judged on the two cores
+    report = run_validation(ws, PERIOD)
+    assert len(pids) == 2
+    assert statuses(ws) == {r.submission_id: r.status for r in report.results}
+    assert count(ws, "SELECT COUNT(*) FROM issues") == len(report.issues)
+    import openpyxl
+
+    book = openpyxl.load_workbook(report.workbook, read_only=True)
+    listed = list(book[book.sheetnames[1]].iter_rows(values_only=True))[1:]
+    assert sorted(row[1] for row in listed) == sorted(i.code for i in report.issues)
 
 
 def test_a_cumulative_value_below_the_earlier_period_is_warned(tmp_path):
