@@ -263,20 +263,33 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
         return _refuse(fmt, "xlsb")
     if fmt == "zip":
         return _refuse(fmt, "unknown_format", "a zip archive that is not a workbook")
+    if fmt == "ods" and "xl/workbook.xml" in seen:  # a reader would take the other one
+        return _refuse(fmt, "damaged", "an OpenDocument spreadsheet holding an Office Open "
+                       "XML workbook as well")
     total = 0
-    keep = parts if parts is not None and fmt in ("xlsx", "xlsm") else None
-    context = repr((fmt, limits)).encode()  # what every part's key shares
+    zipped_sheets = fmt in ("xlsx", "xlsm")
+    keep = parts if parts is not None and zipped_sheets else None
+    # the workbook's relationships first: a part they name may be read as a sheet,
+    # whatever it is called
+    rels = next((i for i in infos if i.filename.lstrip("/").lower() == _WORKBOOK_RELS), None)
+    named: set[str] | None = set()
+    contexts = {flag: repr((fmt, limits, flag)).encode() for flag in (False, True)}
+    if rels is not None and zipped_sheets:
+        infos = [rels] + [i for i in infos if i is not rels]
     for info in infos:
-        key = _part_key(data, info, context)
+        lowered = info.filename.lstrip("/").lower()
+        sheet = zipped_sheets and (named is None or lowered in named
+                                   or not lowered.endswith(_BINARY_SUFFIXES))
+        key = _part_key(data, info, contexts[sheet])
         passed = _PASSED.get(key) if key is not None else None
         if passed is not None:  # these very bytes passed before: only the total is new
             size, inflated = passed
             if size > limits.max_inflated - total:
                 return _over_budget(fmt, info.filename, limits)
         else:
-            kept = [] if keep is not None or key is not None else None
+            kept = [] if keep is not None or key is not None or info is rels else None
             size = _scan_part(archive, info, limits, fmt, limits.max_inflated - total,
-                              kept=kept, room=KEPT_BYTES - total)
+                              sheet=sheet, kept=kept, room=KEPT_BYTES - total)
             if isinstance(size, Verdict):
                 return size
             inflated = b"".join(kept) if kept is not None else None
@@ -284,6 +297,8 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
                 inflated = None  # past the allowance while it was read: not all of it was kept
             if key is not None and inflated is not None:
                 _remember(key, inflated)
+        if info is rels and zipped_sheets:  # too big to keep: any part may be a sheet
+            named = _targets(inflated) if inflated is not None else None
         total += size
         if keep is not None and inflated is not None and total <= KEPT_BYTES:
             keep[info.filename] = inflated
@@ -291,6 +306,26 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
             keep = None  # past the allowance: the reader inflates the rest itself
     macros = fmt == "xlsm"
     return Verdict(fmt, macros=macros)
+
+
+_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+_TARGET = re.compile(rb"""\bTarget\s*=\s*["']([^"']*)["']""")
+
+
+def _targets(rels: bytes) -> set[str]:
+    """The parts a workbook's relationships point at (zip names, lower case), as written
+    and percent-decoded."""
+    import posixpath
+    from urllib.parse import unquote
+
+    out = set()
+    for raw in _TARGET.findall(rels):
+        for target in {raw.decode("utf-8", "replace"), unquote(raw.decode("utf-8", "replace"))}:
+            target = target.replace("\\", "/")
+            path = target.lstrip("/") if target.startswith("/") else \
+                posixpath.normpath(posixpath.join("xl", target))
+            out.add(path.lower())
+    return out
 
 
 # Parts that passed, by what decides their scan: files from one template share most
@@ -304,8 +339,8 @@ _PASSED: dict[bytes, tuple[int, bytes]] = {}
 def _part_key(data: bytes, info: zipfile.ZipInfo, context: bytes) -> bytes | None:
     """A digest of everything the scan of a part depends on: its name and central entry
     (CRC, method, flags, compressed size), its local header and compressed bytes, and
-    ``context`` (the format and the limits). None for a part too big to remember or one
-    not where its entry says."""
+    ``context`` (the format, the limits, whether it is scanned as a sheet). None for a
+    part too big to remember or one not where its entry says."""
     import hashlib
 
     start = info.header_offset
@@ -362,8 +397,10 @@ def _zip_format(archive: zipfile.ZipFile, names: set[str]) -> str:
 
 
 _DTD = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
-_A1 = re.compile(r"([A-Za-z]{1,4})(\d{1,8})")
-_REF = re.compile(r"([A-Za-z]+)(\d+)")  # a cell reference as a reader takes it, any length
+# A cell reference as python-calamine takes it: letters (either case), then digits.
+_REF = re.compile(r"([A-Za-z]+)0*(\d+)")
+_BEYOND = (1048576, 16384)  # XFD1048576: where a reference too long to be a cell points
+_BINARY_SUFFIXES = (".bin", ".png", ".jpeg", ".jpg", ".emf", ".wmf")
 
 
 def _col_number(letters: bytes | str) -> int:
@@ -373,31 +410,41 @@ def _col_number(letters: bytes | str) -> int:
     return number
 
 
-def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, quick: bool = True,
-               kept: list | None = None, room: int = 0):
+def _position(ref: str) -> tuple[int, int] | None:
+    """(row, column) a reader places a cell reference at; ``_BEYOND`` for one of more than
+    four letters or nine digits (past any sheet); None for what is no reference (a
+    reader refuses the sheet)."""
+    found = _REF.fullmatch(ref)
+    if found is None:
+        return None
+    letters, digits = found.groups()
+    if len(letters) > 4 or len(digits) > 9:
+        return _BEYOND
+    return int(digits), _col_number(letters)
+
+
+def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, sheet: bool = False,
+               quick: bool = True, kept: list | None = None, room: int = 0):
     """Inflate one part as a stream, counting bytes and looking for what must not be there.
 
     Returns the inflated size, or a refusal. The declared size in the zip is not
-    trusted: the part is inflated up to the caps, whatever it claims. Sheet XML is
-    parsed to find the last row and column it reaches (``_SheetExtent``), unless
-    ``quick`` and literal searches prove every stretch of it within the caps
-    (``surely_within``); a part they cannot prove is scanned again from its start,
-    parsed. ``kept``: a list to which the inflated bytes are added, chunk by chunk,
-    while they come to at most ``room``.
+    trusted: the part is inflated up to the caps, whatever it claims. A ``sheet`` (any
+    part a reader may take for sheet XML) is parsed to find the last row and column it
+    reaches (``_SheetExtent``), unless ``quick`` and literal searches prove every
+    stretch of it within the caps (``surely_within``); a part they cannot prove is
+    scanned again from its start, parsed. Both look at the bytes as the reader takes
+    them, UTF-8, whatever byte-order mark they start with. ``kept``: a list to which the
+    inflated bytes are added, chunk by chunk, while they come to at most ``room``.
     """
     probe = copy.copy(info)
     probe.file_size = limits.max_inflated + 1  # read to the real end, not the declared one
     name = info.filename
-    lowered = name.lower()
-    # a sheet may sit under any name the relationships give it: scan every XML part
-    is_sheet = fmt in ("xlsx", "xlsm") and not lowered.endswith((".bin", ".png", ".jpeg",
-                                                                ".jpg", ".emf", ".wmf"))
-    quick = quick and is_sheet
     cap = max(limits.ratio_floor, limits.ratio * max(info.compress_size, 1))
-    extent = _OdsExtent() if fmt == "ods" and lowered == "content.xml" else \
-        _SheetExtent() if is_sheet and not quick else None
+    extent = _OdsExtent() if fmt == "ods" and name.lower() == "content.xml" else \
+        _SheetExtent() if sheet and not quick else None
+    quick = quick and sheet
     given, unproven = kept, False
-    total, tail, utf16 = 0, b"", None
+    total, carry, tail16, utf16 = 0, b"", b"", None
     try:
         with archive.open(probe) as stream:
             while True:
@@ -417,20 +464,30 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, quick: bool
                     return _over_budget(fmt, name, limits)
                 if utf16 is None:
                     utf16 = _utf16_codec(chunk)
-                text = chunk.decode(utf16, errors="replace").encode() if utf16 else chunk
-                window = tail + text
+                window = carry + chunk
                 if _DTD.search(window):  # any part: rels may point a parser anywhere
                     return _refuse(fmt, "entity", name, part=name)
-                if quick and not surely_within(window, limits):
+                if utf16:  # as a parser that heeds the byte-order mark reads it
+                    text = tail16 + chunk.decode(utf16, errors="replace").encode()
+                    if _DTD.search(text):
+                        return _refuse(fmt, "entity", name, part=name)
+                    tail16 = text[-512:]
+                # judged up to the last tag begun near its end: that tag is judged whole
+                # with the next chunk (or on its own after the last one)
+                cut = window.rfind(b"<", max(0, len(window) - 512))
+                judged, carry = (window, b"") if cut < 0 else (window[:cut], window[cut:])
+                if quick and not surely_within(judged, limits):
                     unproven = True
                     break
                 if extent is not None:
                     extent.feed(chunk)
                     if extent.rows > limits.max_rows or extent.cols > limits.max_cols:
                         return _too_many_cells(fmt, name, extent.rows, extent.cols, limits)
-                tail = window[-512:]
+        unproven = unproven or (quick and carry and not surely_within(carry, limits))
         if extent is not None:
             extent.close()
+            if extent.rows > limits.max_rows or extent.cols > limits.max_cols:
+                return _too_many_cells(fmt, name, extent.rows, extent.cols, limits)
     except _Extent.Broken as exc:
         return _refuse(fmt, "damaged", f"{name}: {exc}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
@@ -442,13 +499,15 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, quick: bool
     if unproven:
         if given is not None:
             given.clear()
-        return _scan_part(archive, info, limits, fmt, budget, quick=False, kept=given,
-                          room=room)
+        return _scan_part(archive, info, limits, fmt, budget, sheet=True, quick=False,
+                          kept=given, room=room)
     return total
 
 
 # A prefixed cell or row tag (<x:c ...>): not the spelling writers use.
 _PREFIXED_TAG = re.compile(rb":(?:c|row)[\s>/]")
+# Tabs and line breaks as spaces: an attribute is then always after a space.
+_FLAT = bytes.maketrans(b"\t\n\r", b"   ")
 _DIMENSION_AT = re.compile(rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
 
 
@@ -479,17 +538,24 @@ def _unprovable(max_rows: int, max_cols: int) -> tuple[re.Pattern, re.Pattern]:
 
 
 def surely_within(window: bytes, limits: Limits) -> bool:
-    """Whether literal searches alone prove every cell, row and dimension in ``window``
-    within the caps: every cell and row tag in the plain spelling, its reference first
-    and too short to pass a cap; no prefixed tag; every dimension within the caps. A
-    cell or row without a reference (placed after the one before it) is not proved.
-    No reference is taken out of the XML, so it runs at C speed."""
+    """Whether literal searches alone prove every cell in ``window`` placed within the caps,
+    and every row and dimension there within them: every cell and row tag in the plain
+    spelling, its reference first and too short to pass a cap, and no other r attribute
+    in any of them (a reader takes the last); no prefixed tag; every dimension within
+    the caps. A cell without a reference (placed after the one before it) is not
+    proved. No reference is taken out of the XML, so it runs at C speed."""
     cell, row = _unprovable(limits.max_rows, limits.max_cols)
     if _PREFIXED_TAG.search(window) or cell.search(window) or row.search(window):
         return False
+    tags = window.count(b'<c r="') + window.count(b'<row r="')  # every cell and row tag
+    if tags:  # and each has one r attribute: no other, however spelled (` r =`, `\tr=`)
+        flat = window.translate(_FLAT)
+        if flat.count(b" r=") != tags or b" r " in flat:
+            return False
     for ref in _dimensions(window):
-        for letters, digits in _A1.findall(ref.decode(errors="replace")):
-            if _col_number(letters) > limits.max_cols or int(digits) > limits.max_rows:
+        for piece in ref.decode(errors="replace").split(":"):
+            at = _position(piece.strip())
+            if at is None or at[0] > limits.max_rows or at[1] > limits.max_cols:
                 return False
     return True
 
@@ -514,16 +580,17 @@ def _too_many_cells(fmt, part, rows, cols, limits) -> Verdict:
 class _Extent:
     """Streams an XML part through expat (any DTD refused) and tracks ``rows`` and
     ``cols``, the last row and column it reaches: what a subclass's ``_start`` and
-    ``_end`` say of each element."""
+    ``_end`` say of each element. ``namespaces``: element names as "uri local" (else as
+    written, prefix and all); ``encoding``: the bytes' encoding, whatever the part says."""
 
     class Broken(Exception):
         pass
 
-    def __init__(self):
+    def __init__(self, namespaces: bool = True, encoding: str | None = None):
         from xml.parsers import expat
 
         self.rows = self.cols = 0
-        self._parser = expat.ParserCreate(namespace_separator=" ")
+        self._parser = expat.ParserCreate(encoding, " " if namespaces else None)
         self._parser.StartElementHandler = self._start
         self._parser.EndElementHandler = self._end
         self._parser.StartDoctypeDeclHandler = self._refuse_dtd
@@ -557,29 +624,54 @@ class _Extent:
 
 class _SheetExtent(_Extent):
     """Sheet XML (xlsx, xlsm): the last row and column its cells, rows and dimension
-    reach, in any spelling. A row without ``r`` comes after the one before it, a cell
-    without ``r`` after the one before it in its row: readers place them so."""
+    reach, cells placed as python-calamine places them. Elements are told by their
+    local name (any prefix) and the bytes taken for UTF-8, as it takes them (a UTF-16
+    byte-order mark is passed over, a NUL byte refused). A ``row`` with ``r`` moves to
+    that row and its end to the next one (column 1 again); a ``c`` with ``r`` stands
+    there, without it at the current row, after the cell before it. A reference the
+    reader would refuse (not letters then digits, a row 0) is refused as damaged."""
 
     def __init__(self):
-        super().__init__()
-        self._row = self._col = 0  # where the last row and cell were placed
+        super().__init__(namespaces=False, encoding="utf-8")
+        self._row = self._col = 1  # where a cell without a reference would stand
+        self._begun = False
+
+    def feed(self, chunk: bytes):
+        if not self._begun:
+            self._begun = True
+            if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+                chunk = chunk[2:]
+        if b"\0" in chunk:  # never in UTF-8 XML; expat would take the bytes for UTF-16
+            raise self.Broken("a NUL byte in the XML")
+        super().feed(chunk)
 
     def _start(self, name, attrs):
-        local = name.rpartition(" ")[2]
+        local = name.rpartition(":")[2]
         if local == "row":
-            number = attrs.get("r", "")
-            self._row = int(number) if number.isascii() and number.isdigit() else self._row + 1
-            self._col = 0
+            if "r" in attrs:
+                self._row = _place(f"A{attrs['r']}")[0]
             self.rows = max(self.rows, self._row)
         elif local == "c":
-            ref = _REF.fullmatch(attrs.get("r", ""))
-            self._col = _col_number(ref[1]) if ref else self._col + 1
-            self.cols = max(self.cols, self._col)
-            self.rows = max(self.rows, int(ref[2]) if ref else self._row)
+            row, col = _place(attrs["r"]) if "r" in attrs else (self._row, self._col)
+            self._col = col + 1
+            self.rows, self.cols = max(self.rows, row), max(self.cols, col)
         elif local == "dimension":
-            for letters, digits in _REF.findall(attrs.get("ref", "")):
-                self.cols = max(self.cols, _col_number(letters))
-                self.rows = max(self.rows, int(digits))
+            for piece in attrs.get("ref", "").split(":"):
+                row, col = _place(piece)
+                self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+
+    def _end(self, name):
+        if name.rpartition(":")[2] == "row":
+            self._row += 1
+            self._col = 1
+
+
+def _place(ref: str) -> tuple[int, int]:
+    """``_position``, or the sheet refused as damaged where the reader would refuse it."""
+    at = _position(ref)
+    if at is None or at[0] < 1:
+        raise _Extent.Broken(f"not a cell reference: {ref[:20]!r}")
+    return at
 
 
 class _OdsExtent(_Extent):
