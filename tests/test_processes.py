@@ -33,3 +33,15 @@ def test_a_failure_in_the_second_call_reaches_the_caller():
 
     with pytest.raises(ValueError, match="no such unit"):
         processes.both(lambda: 1, fails)
+
+
+@pytest.mark.skipif(not TWO, reason="one core, or processes do not fork here")
+def test_when_the_child_dies_its_call_is_made_here():
+    parent = os.getpid()
+
+    def there():
+        if os.getpid() != parent:
+            os._exit(9)  # as if killed for its memory
+        return "made here"
+
+    assert processes.both(lambda: 1, there) == (1, "made here")

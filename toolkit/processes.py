@@ -31,19 +31,25 @@ def both(here, there):
     """``(here(), there())``, side by side where there are two cores and processes fork:
     ``there`` is called in a forked child (which inherits all it refers to, so nothing
     goes to it pickled; only what it returns comes back so) while ``here`` is called in
-    this process. Else the one after the other, here."""
+    this process. Else, or when the child dies (killed, out of memory), the one after
+    the other, here."""
     if cores() < 2 or not can_fork():
         return here(), there()
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     _FORKED[:] = [there]
     try:  # the child is forked when the call is submitted, with _FORKED as it is then
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
             other = pool.submit(_call_forked)
             mine = here()
-            return mine, other.result()
+            try:
+                return mine, other.result()
+            except BrokenProcessPool:
+                pass
     finally:
         _FORKED.clear()
+    return mine, there()
 
 
 _FORKED: list = []  # the call a forked child makes: inherited, never pickled
