@@ -7,7 +7,6 @@ openpyxl, read back with calamine; formulas are found in the saved file's XML.
 from __future__ import annotations
 
 import dataclasses
-import os
 import sqlite3
 
 import pytest
@@ -421,51 +420,6 @@ def test_values_far_from_the_other_units_are_warned(tmp_path):
     assert outliers[0].cell == actual_cell(units[3], shared.id)
     assert "12000" in outliers[0].message()
     assert report.result(units[3]).status == "warnings"
-
-
-def test_many_submissions_are_judged_on_two_cores_with_the_same_outcome(tmp_path, monkeypatch):
-    from toolkit import processes, validation_run
-
-    # an outlier in the second half, an error in the first
-    ws, units, shared = six_counties(
-        tmp_path, lambda n, code: 12000 if n == 4 else -1 if n == 1 else 100 + n)
-    pids = []  # (this process, the one the second half was judged in) of each split
-    real = processes.both
-
-    def spy(here, there):
-        (mine, at_here), (theirs, at_there) = real(lambda: (here(), os.getpid()),
-                                                   lambda: (there(), os.getpid()))
-        pids.append((at_here, at_there))
-        return mine, theirs
-
-    monkeypatch.setattr(processes, "both", spy)
-
-    def outcome(report):
-        return [(r.unit, r.status, [(i.code, i.cell, i.message()) for i in r.issues],
-                 [(x.id, x.cell, x.value) for x in r.extracted.indicators])
-                for r in report.results]
-
-    monkeypatch.setattr(validation_run, "BOTH_CORES_FROM", 10**6)
-    alone = validation_run.evaluate(ws, PERIOD)
-    assert pids == []
-    monkeypatch.setattr(validation_run, "BOTH_CORES_FROM", 2)
-    shared_out = validation_run.evaluate(ws, PERIOD)
-    assert len(pids) == 1
-    if processes.cores() > 1 and processes.can_fork():
-        assert pids[0][0] == os.getpid() != pids[0][1]
-    assert outcome(shared_out) == outcome(alone)
-    assert {r.unit: r.status for r in shared_out.results}[units[1]] == "invalid"
-    assert [i.unit for i in shared_out.issues if i.code == "W-OUTLIER"] == [units[4]]
-    # what is recorded and listed is what was judged on the two cores
-    report = run_validation(ws, PERIOD)
-    assert len(pids) == 2
-    assert statuses(ws) == {r.submission_id: r.status for r in report.results}
-    assert count(ws, "SELECT COUNT(*) FROM issues") == len(report.issues)
-    import openpyxl
-
-    book = openpyxl.load_workbook(report.workbook, read_only=True)
-    listed = list(book[book.sheetnames[1]].iter_rows(values_only=True))[1:]
-    assert sorted(row[1] for row in listed) == sorted(i.code for i in report.issues)
 
 
 def test_a_cumulative_value_below_the_earlier_period_is_warned(tmp_path):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolkit import issues as iss
-from toolkit import heap, layout, processes, store
+from toolkit import heap, layout, store
 from toolkit.formulas import FORMATS, formula_cells
 from toolkit.periods import Period, parse_period
 
@@ -161,14 +161,9 @@ def _format_of(sub) -> str:
 
 # --- the run ---------------------------------------------------------------------
 
-BOTH_CORES_FROM = 200  # submissions from which validation takes a second core
-
-
 @heap.paused()  # plain data only, a thousand units' of it: see toolkit.heap
 def evaluate(workspace, period: Period | str) -> ValidationReport:
-    """Validate every current submission of ``period``; write nothing. From
-    ``BOTH_CORES_FROM`` submissions on, half of them are judged in a forked child
-    (``processes.both``) while this process judges the rest; units are then compared."""
+    """Validate every current submission of ``period``; write nothing."""
     from toolkit import ledger
     from toolkit.extract import extract
     from toolkit.read import read_identity
@@ -186,40 +181,30 @@ def evaluate(workspace, period: Period | str) -> ValidationReport:
         current = ledger.current_all(conn, period.code)
         allocations = load_allocations(conn, period.year)
         history = load_history(conn, period)
+        stored = {unit: (sub, ledger.load_values(conn, sub.id)) for unit, sub in current.items()}
 
-    def judge(units) -> list[tuple]:
-        """(unit, submission, identity reading, extracted, issues) of each of ``units``
-        that has values stored (for those without, collect recorded why)."""
-        out = []
-        with store.opened(workspace.db_path) as conn:  # one per process
-            for unit in units:
-                sub = current[unit]
-                values = ledger.load_values(conn, sub.id)
-                if values is None:
-                    continue
-                reading = read_identity(values)
-                extracted = extract(values, tasklist, reading.identity, unit=unit,
-                                    file=sub.original_name)
-                fmt = _format_of(sub)
-                ctx = Context(period=period, tasklist=tasklist, fingerprint=fingerprint,
-                              template_version=version, unit=unit, file=sub.original_name,
-                              expected_unit=_expected_unit(sub.sender, by_address),
-                              allocations=allocations.get(unit, {}),
-                              history=history.get(unit, {}),
-                              formulas=_formulas(workspace, sub, fmt, values),
-                              format=fmt or "?", thresholds=thresholds)
-                out.append((unit, sub, reading, extracted,
-                            check_submission(reading, extracted, ctx)))
-        return out
-
-    units = sorted(current)
-    if len(units) >= BOTH_CORES_FROM:  # half in a forked child, half here: see processes
-        half = len(units) // 2
-        mine, theirs = processes.both(lambda: judge(units[:half]), lambda: judge(units[half:]))
-        judged = mine + theirs
-    else:
-        judged = judge(units)
-    found = {unit: rest for unit, *rest in judged}
+    found: dict[str, tuple] = {}
+    for unit, (sub, values) in sorted(stored.items()):
+        if values is None:
+            continue  # nothing readable was stored: collect recorded why
+        reading = read_identity(values)
+        extracted = extract(values, tasklist, reading.identity, unit=unit,
+                            file=sub.original_name)
+        fmt = _format_of(sub)
+        formulas = None
+        if fmt in FORMATS:
+            formulas = values.formulas  # found by collect's reader, beside the values
+            if formulas is None:  # a record from before that: look in the stored copy
+                path = stored_file(workspace, sub.stored_path)
+                formulas = formula_cells(path, fmt) if path is not None else None
+            if formulas is None:
+                formulas = frozenset()  # the stored copy is gone or unreadable: nothing to flag
+        ctx = Context(period=period, tasklist=tasklist, fingerprint=fingerprint,
+                      template_version=version, unit=unit, file=sub.original_name,
+                      expected_unit=_expected_unit(sub.sender, by_address),
+                      allocations=allocations.get(unit, {}), history=history.get(unit, {}),
+                      formulas=formulas, format=fmt or "?", thresholds=thresholds)
+        found[unit] = (sub, reading, extracted, check_submission(reading, extracted, ctx))
 
     outliers = compare_units([(u, f[0].original_name, f[2]) for u, f in found.items()],
                              tasklist, allocations, thresholds.robust_z)
@@ -232,19 +217,6 @@ def evaluate(workspace, period: Period | str) -> ValidationReport:
             reading.identity))
     missing = tuple(u.code for u in tasklist.units if u.code not in found)
     return ValidationReport(period.code, tuple(results), missing, names)
-
-
-def _formulas(workspace, sub, fmt: str, values) -> frozenset | None:
-    """The cells holding a formula, as collect's reader found them beside the values;
-    for a record from before it did, looked for in the stored copy (none when it is
-    gone or unreadable); None for a format whose formulas cannot be checked."""
-    if fmt not in FORMATS:
-        return None
-    formulas = values.formulas
-    if formulas is None:
-        path = stored_file(workspace, sub.stored_path)
-        formulas = formula_cells(path, fmt) if path is not None else None
-    return frozenset() if formulas is None else formulas
 
 
 def run_validation(workspace, period: Period | str, lang: str | None = None,
