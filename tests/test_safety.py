@@ -466,6 +466,31 @@ def test_what_the_quick_test_passes_the_reader_places_within_the_caps(one_sheet)
     sound()
 
 
+@pytest.mark.parametrize("last", [0, 1, 9, 10, 99, 250, 10000, 12345])
+def test_the_pattern_for_row_numbers_takes_those_up_to_the_last_one(last):
+    import re
+
+    from toolkit.safety import _up_to
+
+    up_to = re.compile(rb"0*(?:%s)" % _up_to(str(last), b"0123456789"))
+    for number in range(0, 21000):
+        for text in (str(number), f"00{number}"):
+            assert bool(up_to.fullmatch(text.encode())) == (number <= last), text
+
+
+@pytest.mark.parametrize("last", [1, 3, 26, 27, 52, 256, 702, 703, 16384])
+def test_the_pattern_for_columns_takes_those_up_to_the_last_one(last):
+    import re
+
+    from toolkit.layout import col_letter
+    from toolkit.safety import _up_to
+
+    up_to = re.compile(rb"(?i:%s)" % _up_to(col_letter(last), b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    for col in range(1, 18279):
+        for name in (col_letter(col), col_letter(col).lower()):
+            assert bool(up_to.fullmatch(name.encode())) == (col <= last), name
+
+
 def test_the_quick_test_proves_a_real_template_within_the_caps(workbook):
     from toolkit.safety import surely_within
 
@@ -486,6 +511,8 @@ def test_a_big_sheet_of_plain_cells_is_proved_chunk_by_chunk(tmp_path, monkeypat
     sheet = book.add_worksheet()
     for row in range(3000):
         sheet.write_row(row, 0, [row * 7 + col for col in range(20)])
+    sheet.write_row(3000, 200, list(range(56)))  # out to IV, the last column allowed
+    sheet.write(9999, 255, "IV10000")  # the last cell allowed
     book.close()
     with zipfile.ZipFile(path) as archive:
         assert archive.getinfo("xl/worksheets/sheet1.xml").file_size > 8 * safety._CHUNK

@@ -525,25 +525,43 @@ def _dimensions(window: bytes):
 @functools.lru_cache(maxsize=8)
 def _unprovable(max_rows: int, max_cols: int) -> tuple[re.Pattern, re.Pattern]:
     """Cell and row tags the quick test cannot vouch for: any but ``<c r="`` and ``<row r="``
-    with a reference too short to pass the caps, one letter fewer than the last column
-    allowed and one digit fewer than the last row (leading zeros aside)."""
+    with a reference within the caps (``_up_to``), in capitals or not, leading zeros and
+    all."""
     from toolkit.layout import col_letter
 
-    letters = len(col_letter(max(max_cols, 1))) - 1
-    digits = len(str(max(max_rows, 1))) - 1
-    short = rb'0*\d{1,%d}"' % digits if digits else None
-    cell_ok = rb'(?! r="[A-Za-z]{1,%d}%s)' % (letters, short) if letters and short else b""
-    row_ok = rb'(?! r="%s)' % short if short else b""
-    return re.compile(rb"<c(?=[\s>/])" + cell_ok), re.compile(rb"<row(?=[\s>/])" + row_ok)
+    rows = rb"0*(?:%s)\"" % _up_to(str(max(max_rows, 0)), b"0123456789")
+    cols = _up_to(col_letter(max_cols), b"ABCDEFGHIJKLMNOPQRSTUVWXYZ") if max_cols > 0 \
+        else b"(?!)"
+    return (re.compile(rb'<c(?=[\s>/])(?! r="(?i:%s)%s)' % (cols, rows)),
+            re.compile(rb'<row(?=[\s>/])(?! r="%s)' % rows))
+
+
+def _up_to(last: str, digits: bytes) -> bytes:
+    """A pattern for the numerals in ``digits`` (ordered, the first one the smallest; of
+    equal length, one is bigger where it first differs) that come up to ``last``: any
+    shorter one, or one as long, position by position at most ``last``. Decimal when
+    ``digits`` start with 0 (a shorter one may too), else letters (column names)."""
+    if not last:
+        return b"(?!)"
+    any_digit = rb"\d" if digits[:1] == b"0" else b"[%s]" % digits
+    width = len(last)
+    ways = [b"%s{1,%d}" % (any_digit, width - 1)] if width > 1 else []
+    for at, ch in enumerate(last.encode()):
+        below = digits[:digits.index(ch)]
+        if below:
+            ways.append(last[:at].encode() + b"[%s]" % below
+                        + (b"%s{%d}" % (any_digit, width - at - 1) if width - at > 1 else b""))
+    ways.append(last.encode())
+    return b"|".join(ways)
 
 
 def surely_within(window: bytes, limits: Limits) -> bool:
     """Whether literal searches alone prove every cell in ``window`` placed within the caps,
     and every row and dimension there within them: every cell and row tag in the plain
-    spelling, its reference first and too short to pass a cap, and no other r attribute
-    in any of them (a reader takes the last); no prefixed tag; every dimension within
-    the caps. A cell without a reference (placed after the one before it) is not
-    proved. No reference is taken out of the XML, so it runs at C speed."""
+    spelling, its reference first and within the caps, and no other r attribute in any
+    of them (a reader takes the last); no prefixed tag; every dimension within the caps.
+    A cell without a reference (placed after the one before it) is not proved. No
+    reference is taken out of the XML, so it runs at C speed."""
     cell, row = _unprovable(limits.max_rows, limits.max_cols)
     if _PREFIXED_TAG.search(window) or cell.search(window) or row.search(window):
         return False
