@@ -538,6 +538,75 @@ def test_verdicts_are_the_same_with_or_without_the_quick_test(workbook, limits, 
                                          else ["", "too_many_cells", "too_many_cells"])
 
 
+# --- what a second review found: each a way round the checks once -----------------------
+
+@pytest.mark.parametrize("body, where, tighter", [
+    # a row inside a cell's value moves the reader nowhere: it skips what a cell holds
+    ("<row/>" * 590 + '<row><c><v>7<row r="1"/></v></c></row><row><c><v>1</v></c></row>',
+     (592, 1), Limits(max_rows=591, max_cols=1)),
+    ("<c><v>1<row/></v></c>" * 30, (1, 30), Limits(max_rows=40, max_cols=29)),
+])
+def test_rows_and_cells_inside_a_cell_move_the_count_on_never_back(one_sheet, body, where,
+                                                                    tighter):
+    data = _with_sheet(one_sheet, _sheet(body))
+    assert _read_extent(data) == where
+    assert check(data, tighter).reason == "too_many_cells"
+
+
+def test_a_part_with_a_second_name_in_a_unicode_path_field_is_refused(one_sheet):
+    import struct
+    import zlib
+
+    shown, real = "xl/media/image1.png", "xl/worksheets/sheet1.xml"
+    body = b"\x01" + struct.pack("<I", zlib.crc32(shown.encode())) + real.encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(one_sheet)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            if info.filename == real:
+                renamed = zipfile.ZipInfo(shown)
+                renamed.extra = struct.pack("<HH", 0x7075, len(body)) + body
+                dst.writestr(renamed, _sheet('<row r="900"><c r="Z900"><v>1</v></c></row>'))
+            else:
+                dst.writestr(info, src.read(info))
+    verdict = check(out.getvalue())
+    assert verdict.reason == "damaged" and real in verdict.detail
+
+
+@pytest.mark.parametrize("target", ["worksheets/../worksheets/s.bin", "worksheets/a\\b.bin",
+                                    "worksheets/it's.bin", "worksheets/s%2E.bin"])
+def test_a_sheet_the_relationships_name_in_any_spelling_is_checked(one_sheet, target):
+    from urllib.parse import unquote
+
+    quote = '"' if "'" in target else "'"
+    with zipfile.ZipFile(io.BytesIO(one_sheet)) as archive:
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    hidden = rezip(one_sheet, replace={
+        "xl/_rels/workbook.xml.rels": lambda _: rels.replace(
+            b'Target="worksheets/sheet1.xml"', f"Target={quote}{target}{quote}".encode()),
+    }, add={"xl/" + unquote(target): _sheet('<row r="900"><c r="Z900"><v>1</v></c></row>')})
+    assert check(hidden, Limits(max_rows=500, max_cols=20)).reason == "too_many_cells"
+
+
+@pytest.mark.parametrize("cell, names", [
+    ('<table:table-cell office:value="1" table:number-columns-repeated="300"/>', {}),  # no type
+    ('<table:table-cell office:value-type="float" office:value="1" '
+     'table:number-columns-repeated="300"/>', {"table": "urn:x"}),  # table: bound elsewhere
+])
+def test_ods_cells_are_counted_by_the_names_the_reader_reads(cell, names):
+    body = ODS_BODY.replace("urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+                            names.get("table", "urn:oasis:names:tc:opendocument:xmlns:table:1.0"))
+    rows = f'<table:table-row table:number-rows-repeated="20000">{cell}</table:table-row>'
+    assert check(_ods(body.format(rows=rows))).reason == "too_many_cells"
+
+
+def test_a_zip_holding_two_formats_is_refused(one_sheet):
+    sheet = b"\x00" * 16
+    ods_around_xlsb = rezip(_ods(ODS_BODY.format(rows="")), add={
+        "xl/workbook.bin": sheet, "xl/worksheets/sheet1.bin": sheet})
+    assert check(ods_around_xlsb).reason == "damaged"
+    assert check(rezip(one_sheet, add={"xl/workbook.bin": sheet})).reason == "damaged"
+
+
 def test_inspect_hands_on_the_parts_it_inflated(workbook):
     from toolkit.safety import inspect
 

@@ -256,6 +256,9 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
         if key in seen:
             return _refuse("zip", "duplicate_parts", info.filename, part=info.filename)
         seen.add(key)
+        other = _unicode_name(info, data)
+        if other is not None and other != info.filename:  # a reader that heeds it sees another
+            return _refuse("zip", "damaged", f"{info.filename} is also named {other[:80]!r}")
     fmt = _zip_format(archive, seen)
     if fmt in ("docx", "pptx", "odt", "odp"):
         return _refuse(fmt, "other_document", kind=fmt.upper())
@@ -263,9 +266,10 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
         return _refuse(fmt, "xlsb")
     if fmt == "zip":
         return _refuse(fmt, "unknown_format", "a zip archive that is not a workbook")
-    if fmt == "ods" and "xl/workbook.xml" in seen:  # a reader would take the other one
-        return _refuse(fmt, "damaged", "an OpenDocument spreadsheet holding an Office Open "
-                       "XML workbook as well")
+    if fmt == "ods" and any(name.startswith("xl/") for name in seen) or \
+            fmt in ("xlsx", "xlsm") and "xl/workbook.bin" in seen:
+        # a reader that tries the formats in another order would read the other one
+        return _refuse(fmt, "damaged", "a workbook holding the parts of another format too")
     total = 0
     zipped_sheets = fmt in ("xlsx", "xlsm")
     keep = parts if parts is not None and zipped_sheets else None
@@ -309,23 +313,42 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
 
 
 _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
-_TARGET = re.compile(rb"""\bTarget\s*=\s*["']([^"']*)["']""")
+_TARGET = re.compile(rb"""\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 def _targets(rels: bytes) -> set[str]:
-    """The parts a workbook's relationships point at (zip names, lower case), as written
-    and percent-decoded."""
+    """The parts a workbook's relationships may point at (zip names, lower case): every
+    way a reader may resolve a target (as written after ``xl/``, normalised, from the
+    root, percent-decoded, with either slash), so that none is missed."""
     import posixpath
     from urllib.parse import unquote
 
     out = set()
-    for raw in _TARGET.findall(rels):
-        for target in {raw.decode("utf-8", "replace"), unquote(raw.decode("utf-8", "replace"))}:
-            target = target.replace("\\", "/")
-            path = target.lstrip("/") if target.startswith("/") else \
-                posixpath.normpath(posixpath.join("xl", target))
-            out.add(path.lower())
+    for double, single in _TARGET.findall(rels):
+        raw = (double or single).decode("utf-8", "replace")
+        for target in {raw, unquote(raw), raw.replace("\\", "/"), unquote(raw).replace("\\", "/")}:
+            for path in (f"xl/{target}", posixpath.normpath(f"xl/{target}"), target.lstrip("/"),
+                         posixpath.normpath(target.lstrip("/") or ".")):
+                out.add(path.lower())
     return out
+
+
+def _unicode_name(info: zipfile.ZipInfo, data: bytes) -> str | None:
+    """The name an entry's Info-ZIP Unicode Path field (0x7075) gives it, in its central or
+    local header, when it has one: readers that heed the field take that name instead."""
+    extras = [info.extra]
+    start = info.header_offset
+    if data[start:start + 4] == b"PK\x03\x04":
+        name_len, extra_len = struct.unpack("<HH", data[start + 26:start + 30])
+        extras.append(data[start + 30 + name_len:start + 30 + name_len + extra_len])
+    for extra in extras:
+        at = 0
+        while at + 4 <= len(extra):
+            kind, size = struct.unpack("<HH", extra[at:at + 4])
+            if kind == 0x7075 and size >= 5:
+                return extra[at + 9:at + 4 + size].decode("utf-8", "replace")
+            at += 4 + size
+    return None
 
 
 # Parts that passed, by what decides their scan: files from one template share most
@@ -598,17 +621,20 @@ def _too_many_cells(fmt, part, rows, cols, limits) -> Verdict:
 class _Extent:
     """Streams an XML part through expat (any DTD refused) and tracks ``rows`` and
     ``cols``, the last row and column it reaches: what a subclass's ``_start`` and
-    ``_end`` say of each element. ``namespaces``: element names as "uri local" (else as
-    written, prefix and all); ``encoding``: the bytes' encoding, whatever the part says."""
+    ``_end`` say of each element. Names come as written, prefix and all, the way
+    python-calamine matches them, and the bytes are taken for UTF-8 as it takes them: a
+    UTF-16 byte-order mark is passed over, a NUL byte refused (expat would otherwise take
+    the bytes for UTF-16)."""
 
     class Broken(Exception):
         pass
 
-    def __init__(self, namespaces: bool = True, encoding: str | None = None):
+    def __init__(self):
         from xml.parsers import expat
 
         self.rows = self.cols = 0
-        self._parser = expat.ParserCreate(encoding, " " if namespaces else None)
+        self._begun = False
+        self._parser = expat.ParserCreate("utf-8")
         self._parser.StartElementHandler = self._start
         self._parser.EndElementHandler = self._end
         self._parser.StartDoctypeDeclHandler = self._refuse_dtd
@@ -626,6 +652,12 @@ class _Extent:
     def feed(self, chunk: bytes):
         from xml.parsers import expat
 
+        if not self._begun:
+            self._begun = True
+            if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+                chunk = chunk[2:]
+        if b"\0" in chunk:
+            raise self.Broken("a NUL byte in the XML")
         try:
             self._parser.Parse(chunk, False)
         except expat.ExpatError as exc:
@@ -642,46 +674,47 @@ class _Extent:
 
 class _SheetExtent(_Extent):
     """Sheet XML (xlsx, xlsm): the last row and column its cells, rows and dimension
-    reach, cells placed as python-calamine places them. Elements are told by their
-    local name (any prefix) and the bytes taken for UTF-8, as it takes them (a UTF-16
-    byte-order mark is passed over, a NUL byte refused). A ``row`` with ``r`` moves to
-    that row and its end to the next one (column 1 again); a ``c`` with ``r`` stands
-    there, without it at the current row, after the cell before it. A reference the
-    reader would refuse (not letters then digits, a row 0) is refused as damaged."""
+    reach, cells placed as python-calamine places them, by local name (any prefix). A
+    ``row`` with ``r`` moves to that row and its end to the next one (column 1 again); a
+    ``c`` with ``r`` stands there, without it at the current row, after the cell before
+    it. The reader skips what a cell holds; in there a row or cell only ever moves the
+    position on, never back, so that whatever the reader makes of it, it places nothing
+    further than counted here. A reference the reader would refuse (not letters then
+    digits, a row 0) is refused as damaged."""
 
     def __init__(self):
-        super().__init__(namespaces=False, encoding="utf-8")
+        super().__init__()
         self._row = self._col = 1  # where a cell without a reference would stand
-        self._begun = False
-
-    def feed(self, chunk: bytes):
-        if not self._begun:
-            self._begun = True
-            if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
-                chunk = chunk[2:]
-        if b"\0" in chunk:  # never in UTF-8 XML; expat would take the bytes for UTF-16
-            raise self.Broken("a NUL byte in the XML")
-        super().feed(chunk)
+        self._depth = 0  # elements open inside the current cell (0: not in a cell)
 
     def _start(self, name, attrs):
         local = name.rpartition(":")[2]
+        inside = self._depth > 0
+        if inside:
+            self._depth += 1
         if local == "row":
             if "r" in attrs:
-                self._row = _place(f"A{attrs['r']}")[0]
+                number = _place(f"A{attrs['r']}")[0]
+                self._row = max(self._row, number) if inside else number
             self.rows = max(self.rows, self._row)
         elif local == "c":
             row, col = _place(attrs["r"]) if "r" in attrs else (self._row, self._col)
-            self._col = col + 1
+            self._col = max(self._col, col + 1) if inside else col + 1
             self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+            if not inside:
+                self._depth = 1
         elif local == "dimension":
             for piece in attrs.get("ref", "").split(":"):
                 row, col = _place(piece)
                 self.rows, self.cols = max(self.rows, row), max(self.cols, col)
 
     def _end(self, name):
+        if self._depth:
+            self._depth -= 1
         if name.rpartition(":")[2] == "row":
             self._row += 1
-            self._col = 1
+            if not self._depth:
+                self._col = 1
 
 
 def _place(ref: str) -> tuple[int, int]:
@@ -693,22 +726,25 @@ def _place(ref: str) -> tuple[int, int]:
 
 
 class _OdsExtent(_Extent):
-    """Streams an ODS content.xml and tracks the last row and column holding a value.
+    """Streams an ODS content.xml and tracks the last row and column holding a value, by
+    the names python-calamine looks for (``table:table-row``, ``table:table-cell``).
 
     Repeated rows and cells (``number-rows-repeated``, ``number-columns-repeated``)
     move the position by their count; only those holding a value extend the used
-    area, since every office suite pads a sheet with empty repeats to its end.
+    area, since every office suite pads a sheet with empty repeats to its end. A cell
+    holds a value when it has an ``office:`` attribute (a type, or the value itself) or
+    any element inside; a cell inside a cell counts as one of its own (more than a
+    reader may make of it, never less), a row or table inside a cell is refused.
     """
 
-    _T = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-    _O = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+    _CELLS = ("table:table-cell", "table:covered-table-cell")
 
     def __init__(self):
         super().__init__()
         self._row = 0  # rows passed in the current table
         self._col = 0
         self._row_repeat = 1
-        self._cell: tuple[int, bool] | None = None  # (repeat, has value)
+        self._cells: list[list] = []  # [repeat, has value] of each cell open
         self._row_filled = 0  # last column with a value in the current row
 
     @staticmethod
@@ -719,30 +755,29 @@ class _OdsExtent(_Extent):
             return 1
 
     def _start(self, name, attrs):
-        local = name.split(" ")[-1]
-        ns = name.split(" ")[0] if " " in name else ""
-        if ns == self._T and local == "table":
+        if name in self._CELLS:
+            if self._cells:
+                self._cells[-1][1] = True
+            self._cells.append([self._repeat(attrs, "table:number-columns-repeated"),
+                                any(key.startswith("office:") for key in attrs)])
+        elif self._cells:  # anything in a cell: text, a link, a note
+            if name in ("table:table", "table:table-row"):
+                raise self.Broken(f"{name} inside a cell")
+            self._cells[-1][1] = True
+        elif name == "table:table":
             self._row = 0
-        elif ns == self._T and local == "table-row":
-            self._row_repeat = self._repeat(attrs, f"{self._T} number-rows-repeated")
+        elif name == "table:table-row":
+            self._row_repeat = self._repeat(attrs, "table:number-rows-repeated")
             self._col = 0
             self._row_filled = 0
-        elif ns == self._T and local in ("table-cell", "covered-table-cell"):
-            repeat = self._repeat(attrs, f"{self._T} number-columns-repeated")
-            has_value = f"{self._O} value-type" in attrs
-            self._cell = (repeat, has_value)
-        elif self._cell is not None and local == "p":  # text content: a value
-            self._cell = (self._cell[0], True)
 
     def _end(self, name):
-        local = name.split(" ")[-1]
-        if local in ("table-cell", "covered-table-cell") and self._cell is not None:
-            repeat, has_value = self._cell
+        if name in self._CELLS and self._cells:
+            repeat, has_value = self._cells.pop()
             self._col += repeat
             if has_value:
-                self._row_filled = self._col
-            self._cell = None
-        elif local == "table-row":
+                self._row_filled = max(self._row_filled, self._col)
+        elif name == "table:table-row" and not self._cells:
             self._row += self._row_repeat
             if self._row_filled:
                 self.rows = max(self.rows, self._row)
