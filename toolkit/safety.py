@@ -336,12 +336,8 @@ def _targets(rels: bytes) -> set[str]:
 def _unicode_name(info: zipfile.ZipInfo, data: bytes) -> str | None:
     """The name an entry's Info-ZIP Unicode Path field (0x7075) gives it, in its central or
     local header, when it has one: readers that heed the field take that name instead."""
-    extras = [info.extra]
-    start = info.header_offset
-    if data[start:start + 4] == b"PK\x03\x04":
-        name_len, extra_len = struct.unpack("<HH", data[start + 26:start + 30])
-        extras.append(data[start + 30 + name_len:start + 30 + name_len + extra_len])
-    for extra in extras:
+    local = _local_header(data, info)
+    for extra in (info.extra, local[0] if local else b""):
         at = 0
         while at + 4 <= len(extra):
             kind, size = struct.unpack("<HH", extra[at:at + 4])
@@ -366,12 +362,11 @@ def _part_key(data: bytes, info: zipfile.ZipInfo, context: bytes) -> bytes | Non
     part too big to remember or one not where its entry says."""
     import hashlib
 
-    start = info.header_offset
+    local = _local_header(data, info)
     if info.compress_size > REMEMBERED_PART_BYTES or info.file_size > REMEMBERED_PART_BYTES \
-            or data[start:start + 4] != b"PK\x03\x04":
+            or local is None:
         return None
-    name_len, extra_len = struct.unpack("<HH", data[start + 26:start + 30])
-    end = start + 30 + name_len + extra_len + info.compress_size
+    start, end = info.header_offset, local[1] + info.compress_size
     if end > len(data):
         return None
     digest = hashlib.blake2b(context, digest_size=20)
@@ -379,6 +374,17 @@ def _part_key(data: bytes, info: zipfile.ZipInfo, context: bytes) -> bytes | Non
                         info.compress_size)).encode())
     digest.update(data[start:end])
     return digest.digest()
+
+
+def _local_header(data: bytes, info: zipfile.ZipInfo) -> tuple[bytes, int] | None:
+    """(extra field, where the compressed bytes start) of an entry's local header; None
+    when there is no local header where its central entry says."""
+    start = info.header_offset
+    if data[start:start + 4] != b"PK\x03\x04" or len(data) < start + 30:
+        return None
+    name_len, extra_len = struct.unpack("<HH", data[start + 26:start + 30])
+    body = start + 30 + name_len
+    return data[body:body + extra_len], body + extra_len
 
 
 def _over_budget(fmt: str, part: str, limits: Limits) -> Verdict:
@@ -426,9 +432,9 @@ _BEYOND = (1048576, 16384)  # XFD1048576: where a reference too long to be a cel
 _BINARY_SUFFIXES = (".bin", ".png", ".jpeg", ".jpg", ".emf", ".wmf")
 
 
-def _col_number(letters: bytes | str) -> int:
+def _col_number(letters: str) -> int:
     number = 0
-    for ch in (letters if isinstance(letters, str) else letters.decode()).upper():
+    for ch in letters.upper():
         number = number * 26 + ord(ch) - 64
     return number
 
