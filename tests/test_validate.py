@@ -422,6 +422,57 @@ def test_values_far_from_the_other_units_are_warned(tmp_path):
     assert report.result(units[3]).status == "warnings"
 
 
+def recorded(workspace) -> dict:
+    """Everything a validation run records, table by table, in a stable order."""
+    queries = {
+        "status": "SELECT id, status FROM submissions",
+        "readings": "SELECT submission_id, indicator, sheet, cell, raw, value, note FROM readings",
+        "progress": "SELECT submission_id, task, sheet, row, status, progress, problems, "
+                    "next_steps FROM progress_readings",
+        "issues": "SELECT submission_id, severity, code, sheet, cell, indicator, value, message "
+                  "FROM issues"}
+    conn = sqlite3.connect(workspace.db_path)
+    try:
+        return {name: sorted(conn.execute(sql).fetchall(), key=repr)
+                for name, sql in queries.items()}
+    finally:
+        conn.close()
+
+
+def test_two_processes_judging_halves_record_what_one_does(tmp_path, monkeypatch):
+    import os
+
+    from toolkit import validation_run
+
+    # an outlier, an error and a text number among six counties, both halves holding some
+    ws, units, shared = six_counties(tmp_path, lambda n, code: {1: -4, 2: "1,234",
+                                                                5: 12000}.get(n, 100 + n))
+    monkeypatch.setattr(validation_run, "SPLIT_FROM", 1000)
+    alone = run_validation(ws, PERIOD)
+    one = recorded(ws)
+
+    judged_in = tmp_path / "pids"
+    judge = validation_run._judge
+
+    def judge_noting_the_process(basis, subs):
+        with open(judged_in, "a") as out:
+            out.write(f"{os.getpid()} {len(subs)}\n")
+        return judge(basis, subs)
+
+    monkeypatch.setattr(validation_run, "SPLIT_FROM", 2)
+    monkeypatch.setattr(validation_run, "_judge", judge_noting_the_process)
+    split = run_validation(ws, PERIOD)
+    processes = dict(line.split() for line in judged_in.read_text().splitlines())
+    assert len(processes) == 2 and sorted(processes.values()) == ["3", "3"]
+    assert os.getpid() in map(int, processes)
+    assert recorded(ws) == one
+    assert split.results == alone.results and split.missing == alone.missing
+    assert [r.readings for r in split.results] == [r.readings for r in alone.results]
+    codes = {(i.unit, i.code) for i in split.issues}
+    assert {(units[5], "W-OUTLIER"), (units[1], "E-NEGATIVE"),
+            (units[2], "W-TEXT-NUMBER")} <= codes
+
+
 def test_a_cumulative_value_below_the_earlier_period_is_warned(tmp_path):
     ws = workspace_with_contacts(tmp_path / "ws")
     q1 = fill(make_template(tmp_path, code="2024Q1"), tmp_path / "q1.xlsx",

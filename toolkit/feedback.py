@@ -104,8 +104,9 @@ def feedback_filename(unit, period, lang: str) -> str:
     return t("feedback.file", lang, code=unit.code, unit=name, period=period.code)
 
 
-def write_unit_feedback(path, spec, result, lang: str) -> Path:
-    """Write one unit's feedback workbook (atomically); returns its path."""
+def write_unit_feedback(path, spec, result, extracted, lang: str) -> Path:
+    """Write one unit's feedback workbook (atomically), prefilled with ``extracted`` (what
+    its submission held: ``toolkit.validation_run.extraction``); returns its path."""
     from toolkit.atomic import atomic_path
     from toolkit.template import build_template, open_workbook
 
@@ -126,7 +127,7 @@ def write_unit_feedback(path, spec, result, lang: str) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         book = open_workbook(tmp)
-        built = build_template(book, spec, prefill_from(result.extracted, marks))
+        built = build_template(book, spec, prefill_from(extracted, marks))
         if built.indicator_rows != ind_rows or built.task_rows != task_rows:
             raise AssertionError("template rows differ from toolkit.layout")  # pragma: no cover
         for (key, row, col), messages in notes.items():
@@ -219,29 +220,31 @@ def write_feedback(workspace, period, lang: str | None = None, report=None) -> l
     from toolkit import store
     from toolkit.periods import Period, parse_period
     from toolkit.template import TemplateSpec
-    from toolkit.validation_run import evaluate, load_allocations
+    from toolkit.validation_run import evaluate, extraction, load_allocations
 
     tasklist = workspace.tasklist
     if not isinstance(period, Period):
         period = parse_period(period, years=tasklist.years)
     lang = lang or workspace.config.lang
     report = report or evaluate(workspace, period)
+    units = {u.code: u for u in tasklist.units}
+    due = [r for r in report.results if r.unit in units and needs_feedback(r)]
     with store.opened(workspace.db_path) as conn:
         allocations = load_allocations(conn, period.year)
+        inputs = {r.submission_id: extraction(workspace, conn, r) for r in due}
     sender = workspace.config.mail.sender
     contact = "" if sender.endswith("@localhost") else sender
     out_dir = workspace.period_dir(period) / "feedback"
     written = []
-    units = {u.code: u for u in tasklist.units}
-    for result in report.results:
-        unit = units.get(result.unit)
-        if unit is None or result.extracted is None or not needs_feedback(result):
+    for result in due:
+        unit, extracted = units[result.unit], inputs[result.submission_id]
+        if extracted is None:
             continue
         spec = TemplateSpec(tasklist=tasklist, unit=unit, period=period, lang=lang,
                             allocations=allocations.get(unit.code, {}),
                             deadline=workspace.deadline(period), contact=contact,
                             password=workspace.config.password)
         path = write_unit_feedback(out_dir / feedback_filename(unit, period, lang), spec, result,
-                                   lang)
+                                   extracted, lang)
         written.append(FeedbackFile(unit.code, unit.name, path, result.errors, result.warnings))
     return written

@@ -288,26 +288,33 @@ def robust_z(values: dict) -> dict:
     return {k: (x - median) / scale for k, x in values.items()}
 
 
+def points(extracted) -> dict[str, tuple]:
+    """{indicator id: (value read, sheet, A1, raw)} of a submission's actuals with a
+    value: what ``compare_units`` needs of it, as plain tuples (cheap to send between
+    processes)."""
+    return {r.id: (r.value, r.sheet, r.cell, r.raw) for r in extracted.indicators
+            if r.value is not None}
+
+
 def compare_units(entries, tasklist, allocations: dict, threshold: float) -> dict:
     """Values far from the other units' (W-OUTLIER), per unit.
 
-    ``entries``: (unit code, file, Extracted) of every unit's current submission;
-    ``allocations``: unit -> indicator -> allocated target.
+    ``entries``: (unit code, file, ``points(extracted)``) of every unit's current
+    submission; ``allocations``: unit -> indicator -> allocated target.
     """
     out: dict[str, list[iss.Issue]] = {unit: [] for unit, _, _ in entries}
     for ind in tasklist.indicators:
         if ind.kind == "milestone":
             continue
         readings = {}
-        for unit, file, extracted in entries:
-            r = extracted.indicator(ind.id)
-            if r is not None and r.value is not None and r.value >= 0 and not (
-                    ind.is_percent and r.value > 100):
-                readings[unit] = (file, r)
+        for unit, file, found in entries:
+            point = found.get(ind.id)
+            if point is not None and point[0] >= 0 and not (ind.is_percent and point[0] > 100):
+                readings[unit] = (file, point)
         targets = {u: allocations.get(u, {}).get(ind.id) for u in readings}
         by_ratio = bool(readings) and all(t for t in targets.values())
-        series = {u: (r.value / targets[u] if by_ratio else r.value)
-                  for u, (_, r) in readings.items()}
+        series = {u: (p[0] / targets[u] if by_ratio else p[0])
+                  for u, (_, p) in readings.items()}
         scores = robust_z(series)
         if not scores:
             continue
@@ -315,10 +322,10 @@ def compare_units(entries, tasklist, allocations: dict, threshold: float) -> dic
         for unit, z in scores.items():
             if abs(z) <= threshold:
                 continue
-            file, r = readings[unit]
+            file, (value, sheet, cell, raw) = readings[unit]
             out[unit].append(iss.make(
-                "W-OUTLIER", unit=unit, file=file, sheet=r.sheet, cell=r.cell, indicator=ind.id,
-                column="actual", name=ind.name, value=_shown(r.raw), read=r.value,
+                "W-OUTLIER", unit=unit, file=file, sheet=sheet, cell=cell, indicator=ind.id,
+                column="actual", name=ind.name, value=_shown(raw), read=value,
                 basis="ratio" if by_ratio else "value",
                 median=f"{median * 100:.0f}%" if by_ratio else median,
                 z=f"{z:.1f}", threshold=f"{threshold:g}", units=len(series),

@@ -9,6 +9,14 @@ run's) and its status (valid, warnings or invalid). Workbooks are never
 re-read: collect's readers stored the formula cells beside the values (values
 alone cannot show a formula); only a record from before they did sends
 validation to the stored copy's sheet XML.
+
+From ``SPLIT_FROM`` submissions on, and where there are two cores, the second
+half of the units is judged in a forked child while this process judges the
+first: each half loads its own values from the store and sends back plain rows
+(the readings to record, the values the cross-unit rule compares), not the
+extracted objects, whose pickling would cost what the second core saves.
+``extraction`` derives a submission's inputs again from the stored values for
+the few that need them later (a feedback workbook is prefilled with them).
 """
 
 from __future__ import annotations
@@ -35,8 +43,11 @@ class SubmissionResult:
     received_at: str
     status: str  # valid, warnings or invalid
     issues: tuple[iss.Issue, ...]
-    extracted: object = field(default=None, compare=False, repr=False)
     identity: object = field(default=None, compare=False, repr=False)
+    # what is recorded of it: (indicator, sheet, A1, text, value, note) of each indicator,
+    # (task, sheet, row, status, progress, problems, next steps) of each task
+    readings: tuple = field(default=(), compare=False, repr=False)
+    progress: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def errors(self) -> int:
@@ -161,62 +172,139 @@ def _format_of(sub) -> str:
 
 # --- the run ---------------------------------------------------------------------
 
+SPLIT_FROM = 100  # submissions from which a forked child judges half of them
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """What judging any unit's submission needs besides its values: loaded once, before
+    a child is forked (which inherits it)."""
+
+    workspace: object
+    period: Period
+    fingerprint: str
+    version: str
+    by_address: dict
+    allocations: dict
+    history: dict
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """One submission judged, as plain data (sent back from a child as it is)."""
+
+    sub: object  # toolkit.ledger.Submission
+    identity: object
+    issues: list
+    explanations: tuple
+    points: dict  # toolkit.validate.points
+    readings: tuple
+    progress: tuple
+
+
 @heap.paused()  # plain data only, a thousand units' of it: see toolkit.heap
 def evaluate(workspace, period: Period | str) -> ValidationReport:
     """Validate every current submission of ``period``; write nothing."""
-    from toolkit import ledger
-    from toolkit.extract import extract
-    from toolkit.read import read_identity
-    from toolkit.validate import Context, apply_explanations, check_submission, compare_units
+    from toolkit import ledger, processes
+    from toolkit.validate import apply_explanations, compare_units
 
     tasklist = workspace.tasklist
     if not isinstance(period, Period):
         period = parse_period(period, years=tasklist.years)
-    fingerprint = layout.template_fingerprint(tasklist)
-    version = layout.template_version(tasklist.version)
-    names = {u.code: u.name for u in tasklist.units}
-    by_address = _sender_units(tasklist)
-    thresholds = workspace.config.thresholds
     with store.opened(workspace.db_path) as conn:
         current = ledger.current_all(conn, period.code)
-        allocations = load_allocations(conn, period.year)
-        history = load_history(conn, period)
-        stored = {unit: (sub, ledger.load_values(conn, sub.id)) for unit, sub in current.items()}
+        basis = _Basis(workspace, period, layout.template_fingerprint(tasklist),
+                       layout.template_version(tasklist.version), _sender_units(tasklist),
+                       load_allocations(conn, period.year), load_history(conn, period))
+    subs = [sub for _, sub in sorted(current.items())]
+    if len(subs) >= SPLIT_FROM:
+        half = (len(subs) + 1) // 2
+        mine, theirs = processes.both(lambda: _judge(basis, subs[:half]),
+                                      lambda: _judge(basis, subs[half:]))
+        judged = mine + theirs
+    else:
+        judged = _judge(basis, subs)
 
-    found: dict[str, tuple] = {}
-    for unit, (sub, values) in sorted(stored.items()):
+    outliers = compare_units([(j.sub.unit_code, j.sub.original_name, j.points) for j in judged],
+                             tasklist, basis.allocations, workspace.config.thresholds.robust_z)
+    names = {u.code: u.name for u in tasklist.units}
+    results = []
+    for j in judged:
+        sub = j.sub
+        issues = apply_explanations(j.issues + outliers.get(sub.unit_code, []), j.explanations)
+        results.append(SubmissionResult(
+            sub.id, sub.unit_code, names.get(sub.unit_code, sub.unit_code), sub.original_name,
+            sub.stored_path, sub.received_at, iss.status_for(issues), tuple(issues),
+            j.identity, j.readings, j.progress))
+    done = {r.unit for r in results}
+    missing = tuple(u.code for u in tasklist.units if u.code not in done)
+    return ValidationReport(period.code, tuple(results), missing, names)
+
+
+def _judge(basis: _Basis, subs) -> list[_Judged]:
+    """Extract and check each of ``subs`` (current submissions, one per unit), loading
+    its values from the store: may run in a forked child, so it opens the store itself."""
+    from toolkit import ledger
+    from toolkit.extract import text
+    from toolkit.validate import points
+
+    with store.opened(basis.workspace.db_path) as conn:
+        stored = [(sub, ledger.load_values(conn, sub.id)) for sub in subs]
+    out = []
+    for sub, values in stored:
         if values is None:
             continue  # nothing readable was stored: collect recorded why
-        reading = read_identity(values)
-        extracted = extract(values, tasklist, reading.identity, unit=unit,
-                            file=sub.original_name)
-        fmt = _format_of(sub)
-        formulas = None
-        if fmt in FORMATS:
-            formulas = values.formulas  # found by collect's reader, beside the values
-            if formulas is None:  # a record from before that: look in the stored copy
-                path = stored_file(workspace, sub.stored_path)
-                formulas = formula_cells(path, fmt) if path is not None else None
-            if formulas is None:
-                formulas = frozenset()  # the stored copy is gone or unreadable: nothing to flag
-        ctx = Context(period=period, tasklist=tasklist, fingerprint=fingerprint,
-                      template_version=version, unit=unit, file=sub.original_name,
-                      expected_unit=_expected_unit(sub.sender, by_address),
-                      allocations=allocations.get(unit, {}), history=history.get(unit, {}),
-                      formulas=formulas, format=fmt or "?", thresholds=thresholds)
-        found[unit] = (sub, reading, extracted, check_submission(reading, extracted, ctx))
+        identity, extracted, issues = _extract_and_check(basis, sub, values)
+        out.append(_Judged(
+            sub, identity, issues, extracted.explanations, points(extracted),
+            tuple((r.id, r.sheet, r.cell, text(r.raw), r.value, r.note)
+                  for r in extracted.indicators),
+            tuple((r.id, r.sheet, r.row, r.canonical_status or r.status, r.progress,
+                   r.problems, r.next_steps) for r in extracted.tasks)))
+    return out
 
-    outliers = compare_units([(u, f[0].original_name, f[2]) for u, f in found.items()],
-                             tasklist, allocations, thresholds.robust_z)
-    results = []
-    for unit, (sub, reading, extracted, issues) in found.items():
-        issues = apply_explanations(issues + outliers.get(unit, []), extracted.explanations)
-        results.append(SubmissionResult(
-            sub.id, unit, names.get(unit, unit), sub.original_name, sub.stored_path,
-            sub.received_at, iss.status_for(issues), tuple(issues), extracted,
-            reading.identity))
-    missing = tuple(u.code for u in tasklist.units if u.code not in found)
-    return ValidationReport(period.code, tuple(results), missing, names)
+
+def _extract_and_check(basis: _Basis, sub, values):
+    """(identity, Extracted, issues of the submission alone) from its stored values."""
+    from toolkit.extract import extract
+    from toolkit.read import read_identity
+    from toolkit.validate import Context, check_submission
+
+    workspace, unit = basis.workspace, sub.unit_code
+    reading = read_identity(values)
+    extracted = extract(values, workspace.tasklist, reading.identity, unit=unit,
+                        file=sub.original_name)
+    fmt = _format_of(sub)
+    formulas = None
+    if fmt in FORMATS:
+        formulas = values.formulas  # found by collect's reader, beside the values
+        if formulas is None:  # a record from before that: look in the stored copy
+            path = stored_file(workspace, sub.stored_path)
+            formulas = formula_cells(path, fmt) if path is not None else None
+        if formulas is None:
+            formulas = frozenset()  # the stored copy is gone or unreadable: nothing to flag
+    ctx = Context(period=basis.period, tasklist=workspace.tasklist,
+                  fingerprint=basis.fingerprint, template_version=basis.version, unit=unit,
+                  file=sub.original_name, expected_unit=_expected_unit(sub.sender,
+                                                                       basis.by_address),
+                  allocations=basis.allocations.get(unit, {}),
+                  history=basis.history.get(unit, {}), formulas=formulas,
+                  format=fmt or "?", thresholds=workspace.config.thresholds)
+    return reading.identity, extracted, check_submission(reading, extracted, ctx)
+
+
+def extraction(workspace, conn, result: SubmissionResult):
+    """The inputs of ``result``'s submission (``toolkit.extract.Extracted``) as validation
+    found them, derived again from the values collect stored; None when there are none."""
+    from toolkit import ledger
+    from toolkit.extract import extract
+    from toolkit.read import read_identity
+
+    values = ledger.load_values(conn, result.submission_id)
+    if values is None:
+        return None
+    return extract(values, workspace.tasklist, read_identity(values).identity,
+                   unit=result.unit, file=result.file)
 
 
 def run_validation(workspace, period: Period | str, lang: str | None = None,
@@ -244,23 +332,17 @@ def run_validation(workspace, period: Period | str, lang: str | None = None,
 def record_all(conn, results, lang: str) -> None:
     """Replace the readings, progress readings and issues of each of ``results`` in the
     store (one statement per table for them all)."""
-    from toolkit.extract import text
-
     ids = [(r.submission_id,) for r in results]
     for table in ("readings", "progress_readings", "issues"):
         conn.executemany(f"DELETE FROM {table} WHERE submission_id = ?", ids)  # noqa: S608
     conn.executemany(
         "INSERT OR REPLACE INTO readings (submission_id, indicator, sheet, cell, raw, value, "
         "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(result.submission_id, r.id, r.sheet, r.cell, text(r.raw), r.value, r.note)
-         for result in results if result.extracted is not None
-         for r in result.extracted.indicators])
+        [(result.submission_id, *row) for result in results for row in result.readings])
     conn.executemany(
         "INSERT OR REPLACE INTO progress_readings (submission_id, task, sheet, row, status, "
         "progress, problems, next_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(result.submission_id, r.id, r.sheet, r.row, r.canonical_status or r.status,
-          r.progress, r.problems, r.next_steps)
-         for result in results if result.extracted is not None for r in result.extracted.tasks])
+        [(result.submission_id, *row) for result in results for row in result.progress])
     conn.executemany(
         "INSERT INTO issues (submission_id, severity, code, sheet, cell, indicator, value, "
         "message, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
