@@ -396,11 +396,11 @@ def test_a_formula_in_the_stored_file_is_found(tmp_path):
     assert only(report.issues, "W-FORMULA").cell == actual_cell(UNIT, COUNT.id)
 
 
-def six_counties(tmp_path, value):
-    """(workspace, unit codes, indicator) after collecting six counties' workbooks, the
-    n-th with ``value(n, code)`` for an indicator they all report."""
+def counties(tmp_path, number, value):
+    """(workspace, unit codes, indicator) after collecting ``number`` counties' workbooks,
+    the n-th with ``value(n, code)`` for an indicator they all report."""
     ws = workspace_with_contacts(tmp_path / "ws")
-    units = [u.code for u in PLAN.units if u.kind == "county"][:6]
+    units = [u.code for u in PLAN.units if u.kind == "county"][:number]
     shared = first(PLAN, units[0], lambda i: i.kind == "cumulative" and i.scope == "counties"
                    and i.unit in ("个", "所", "人"))
     inbox = tmp_path / "inbox"
@@ -413,7 +413,7 @@ def six_counties(tmp_path, value):
 
 
 def test_values_far_from_the_other_units_are_warned(tmp_path):
-    ws, units, shared = six_counties(tmp_path, lambda n, code: 12000 if n == 3 else 100 + n)
+    ws, units, shared = counties(tmp_path, 6, lambda n, code: 12000 if n == 3 else 100 + n)
     report = run_validation(ws, PERIOD)
     outliers = [i for i in report.issues if i.code == "W-OUTLIER"]
     assert [(i.unit, i.indicator) for i in outliers] == [(units[3], shared.id)]
@@ -441,12 +441,37 @@ def recorded(workspace) -> dict:
 
 def test_two_processes_judging_halves_record_what_one_does(tmp_path, monkeypatch):
     import os
+    import time
 
-    from toolkit import validation_run
+    import openpyxl
 
-    # an outlier, an error and a text number among six counties, both halves holding some
-    ws, units, shared = six_counties(tmp_path, lambda n, code: {1: -4, 2: "1,234",
-                                                                5: 12000}.get(n, 100 + n))
+    from toolkit import processes, validation_run
+    from toolkit.extract import EXPLAIN_COLS, EXPLAIN_FIRST_ROW
+    from toolkit.feedback import write_feedback
+
+    # seven counties: an error and a number typed as text here, outliers in the child
+    ws, units, shared = counties(tmp_path, 7, lambda n, code: {1: -4, 2: "1,234", 5: 9000,
+                                                               6: 12000}.get(n, 100 + n))
+    ordered = sorted(units)  # the first four are judged here, the last three in the child
+    conn = sqlite3.connect(ws.db_path)
+    with conn:  # nothing readable stored for one unit: it is missing from the results
+        conn.execute("DELETE FROM workbook_values WHERE submission_id = (SELECT id FROM "
+                     "submissions WHERE unit_code = ?)", (ordered[0],))
+    conn.close()
+    # the last unit resubmits its feedback workbook, its outlier explained
+    explained = units[6]
+    (back,) = [f for f in write_feedback(ws, PERIOD, report=run_validation(ws, PERIOD))
+               if f.unit == explained]
+    book = openpyxl.load_workbook(back.path)
+    for row in book["问题清单"].iter_rows(min_row=EXPLAIN_FIRST_ROW):
+        if row[EXPLAIN_COLS["code"] - 1].value == "W-OUTLIER":
+            row[EXPLAIN_COLS["explanation"] - 1].value = "本县新建学校集中在上半年"
+    resubmitted = tmp_path / "resubmitted.xlsx"
+    book.save(resubmitted)
+    later = time.time() + 60  # sent after the files collected above
+    os.utime(resubmitted, (later, later))
+    collect(ws, PERIOD, [resubmitted])
+
     monkeypatch.setattr(validation_run, "SPLIT_FROM", 1000)
     alone = run_validation(ws, PERIOD)
     one = recorded(ws)
@@ -462,15 +487,23 @@ def test_two_processes_judging_halves_record_what_one_does(tmp_path, monkeypatch
     monkeypatch.setattr(validation_run, "SPLIT_FROM", 2)
     monkeypatch.setattr(validation_run, "_judge", judge_noting_the_process)
     split = run_validation(ws, PERIOD)
-    processes = dict(line.split() for line in judged_in.read_text().splitlines())
-    assert len(processes) == 2 and sorted(processes.values()) == ["3", "3"]
-    assert os.getpid() in map(int, processes)
+    halves = [line.split() for line in judged_in.read_text().splitlines()]
+    here = [n for pid, n in halves if pid == str(os.getpid())]
+    assert sorted(n for _, n in halves) == ["3", "4"]
+    if processes.cores() > 1 and processes.can_fork():
+        assert here == ["4"]  # the first half here, the other in a forked child
+    else:
+        assert sorted(here) == ["3", "4"]  # both here, one after the other
     assert recorded(ws) == one
     assert split.results == alone.results and split.missing == alone.missing
-    assert [r.readings for r in split.results] == [r.readings for r in alone.results]
-    codes = {(i.unit, i.code) for i in split.issues}
-    assert {(units[5], "W-OUTLIER"), (units[1], "E-NEGATIVE"),
-            (units[2], "W-TEXT-NUMBER")} <= codes
+    assert ordered[0] in split.missing and len(split.results) == 6
+    assert [(r.readings, r.progress) for r in split.results] == \
+        [(r.readings, r.progress) for r in alone.results]
+    codes = {(i.unit, i.code, i.severity) for i in split.issues}
+    assert {(units[5], "W-OUTLIER", "warning"), (units[1], "E-NEGATIVE", "error"),
+            (units[2], "W-TEXT-NUMBER", "warning"), (explained, "W-OUTLIER", "info")} <= codes
+    assert split.result(explained).file == resubmitted.name
+    assert split.result(explained).status == "valid"
 
 
 def test_a_cumulative_value_below_the_earlier_period_is_warned(tmp_path):

@@ -43,7 +43,6 @@ class SubmissionResult:
     received_at: str
     status: str  # valid, warnings or invalid
     issues: tuple[iss.Issue, ...]
-    identity: object = field(default=None, compare=False, repr=False)
     # what is recorded of it: (indicator, sheet, A1, text, value, note) of each indicator,
     # (task, sheet, row, status, progress, problems, next steps) of each task
     readings: tuple = field(default=(), compare=False, repr=False)
@@ -194,7 +193,6 @@ class _Judged:
     """One submission judged, as plain data (sent back from a child as it is)."""
 
     sub: object  # toolkit.ledger.Submission
-    identity: object
     issues: list
     explanations: tuple
     points: dict  # toolkit.validate.points
@@ -235,7 +233,7 @@ def evaluate(workspace, period: Period | str) -> ValidationReport:
         results.append(SubmissionResult(
             sub.id, sub.unit_code, names.get(sub.unit_code, sub.unit_code), sub.original_name,
             sub.stored_path, sub.received_at, iss.status_for(issues), tuple(issues),
-            j.identity, j.readings, j.progress))
+            j.readings, j.progress))
     done = {r.unit for r in results}
     missing = tuple(u.code for u in tasklist.units if u.code not in done)
     return ValidationReport(period.code, tuple(results), missing, names)
@@ -254,9 +252,9 @@ def _judge(basis: _Basis, subs) -> list[_Judged]:
     for sub, values in stored:
         if values is None:
             continue  # nothing readable was stored: collect recorded why
-        identity, extracted, issues = _extract_and_check(basis, sub, values)
+        extracted, issues = _extract_and_check(basis, sub, values)
         out.append(_Judged(
-            sub, identity, issues, extracted.explanations, points(extracted),
+            sub, issues, extracted.explanations, points(extracted),
             tuple((r.id, r.sheet, r.cell, text(r.raw), r.value, r.note)
                   for r in extracted.indicators),
             tuple((r.id, r.sheet, r.row, r.canonical_status or r.status, r.progress,
@@ -265,15 +263,11 @@ def _judge(basis: _Basis, subs) -> list[_Judged]:
 
 
 def _extract_and_check(basis: _Basis, sub, values):
-    """(identity, Extracted, issues of the submission alone) from its stored values."""
-    from toolkit.extract import extract
-    from toolkit.read import read_identity
+    """(Extracted, issues of the submission alone) from its stored values."""
     from toolkit.validate import Context, check_submission
 
     workspace, unit = basis.workspace, sub.unit_code
-    reading = read_identity(values)
-    extracted = extract(values, workspace.tasklist, reading.identity, unit=unit,
-                        file=sub.original_name)
+    reading, extracted = _extract(workspace, values, unit, sub.original_name)
     fmt = _format_of(sub)
     formulas = None
     if fmt in FORMATS:
@@ -290,21 +284,28 @@ def _extract_and_check(basis: _Basis, sub, values):
                   allocations=basis.allocations.get(unit, {}),
                   history=basis.history.get(unit, {}), formulas=formulas,
                   format=fmt or "?", thresholds=workspace.config.thresholds)
-    return reading.identity, extracted, check_submission(reading, extracted, ctx)
+    return extracted, check_submission(reading, extracted, ctx)
+
+
+def _extract(workspace, values, unit: str, file: str):
+    """(identity reading, Extracted) of a submission's stored values: how validation and
+    the feedback it leads to both see them."""
+    from toolkit.extract import extract
+    from toolkit.read import read_identity
+
+    reading = read_identity(values)
+    return reading, extract(values, workspace.tasklist, reading.identity, unit=unit, file=file)
 
 
 def extraction(workspace, conn, result: SubmissionResult):
     """The inputs of ``result``'s submission (``toolkit.extract.Extracted``) as validation
     found them, derived again from the values collect stored; None when there are none."""
     from toolkit import ledger
-    from toolkit.extract import extract
-    from toolkit.read import read_identity
 
     values = ledger.load_values(conn, result.submission_id)
     if values is None:
         return None
-    return extract(values, workspace.tasklist, read_identity(values).identity,
-                   unit=result.unit, file=result.file)
+    return _extract(workspace, values, result.unit, result.file)[1]
 
 
 def run_validation(workspace, period: Period | str, lang: str | None = None,
