@@ -541,6 +541,69 @@ def test_results_stream_in_order_and_a_slow_file_holds_back_only_a_window(tmp_pa
     assert 2 <= read_meanwhile <= sandbox.AHEAD * 2 + 1
 
 
+def _by_name(path):
+    """A reader that dies hard on files named crash*, hangs on hang*, runs out of memory on
+    mem* (its worker answers, then exits), notes the others."""
+    import time
+    from pathlib import Path
+
+    name = Path(path).name
+    if name.startswith("crash"):
+        os.abort()
+    if name.startswith("mem"):
+        raise MemoryError
+    if name.startswith("hang"):
+        time.sleep(30)
+    return _logged(path)
+
+
+def test_a_reader_holds_its_next_file_while_the_caller_records_a_result(tmp_path):
+    """One worker: while the caller still holds the first result, the worker reads the
+    next file and has the one after waiting in its pipe, never more."""
+    paths = [tmp_path / f"f{i:02d}" for i in range(8)]
+    stream = sandbox.read_each(paths, workers=1, reader=_logged)
+    assert next(stream).values == "f00"
+    log = tmp_path / "log"
+    deadline = time.monotonic() + 10
+    while len(list(log.iterdir())) < 1 + sandbox.DEPTH and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # and no further, until the caller takes a result
+    assert sorted(p.name for p in log.iterdir()) == ["f00", "f01", "f02"]
+    assert [r.values for r in stream] == [p.name for p in paths[1:]]
+
+
+def test_files_waiting_behind_a_crash_or_a_hang_are_read_by_another_worker(tmp_path):
+    names = ["f00", "crash01", "f02", "f03", "hang04", "f05", "mem06", "f07", "mem08", "f09"]
+    results = sandbox.read_all([tmp_path / n for n in names], workers=1, timeout=1,
+                               reader=_by_name)
+    assert [r.failure for r in results] == ["", "crash", "", "", "timeout", "", "memory", "",
+                                            "memory", ""]
+    read = ["f00", "f02", "f03", "f05", "f07", "f09"]
+    assert [r.values for r in results if r.ok] == read
+    assert "SIGABRT" in results[1].detail
+    assert sorted(p.name for p in (tmp_path / "log").iterdir()) == read  # each read once
+
+
+def test_a_worker_found_gone_when_handed_a_file_is_taken_at_its_last_word(tmp_path,
+                                                                           monkeypatch):
+    """A worker whose heap ran dry answers and exits; when it is found gone only as it is
+    handed its next file, its answer still stands (memory, not a crash) and that next
+    file goes to a new worker."""
+    hand_out = sandbox._next_worker
+
+    def late(pool, *args):  # the caller is slow: the worker is gone by the time it sends
+        worker = hand_out(pool, *args)
+        if worker is not None and worker.tasks:
+            time.sleep(0.3)
+        return worker
+
+    monkeypatch.setattr(sandbox, "_next_worker", late)
+    results = sandbox.read_all([tmp_path / n for n in ("f00", "mem01", "f02")], workers=1,
+                               reader=_by_name)
+    assert [(r.failure, r.values) for r in results] == [("", "f00"), ("memory", None),
+                                                        ("", "f02")]
+
+
 def test_a_run_stopped_midway_loses_no_file(ws, inbox, monkeypatch):
     """Records are committed every so often, not file by file: a run that stops between
     two commits leaves files placed but not recorded, and the next run records them all."""

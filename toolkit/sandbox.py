@@ -29,6 +29,7 @@ DEFAULT_MEMORY_MB = 1024
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_WORKERS = 2
 AHEAD = 4  # files a worker may be handed past the oldest result not yet taken
+DEPTH = 2  # files a worker holds at once: the one it reads, and the next waiting in its pipe
 
 # failure kinds; the clerk's message is collect.reason.read_<kind> in the catalogue
 CRASH, MEMORY, TIMEOUT, ERROR, ENCRYPTED = "crash", "memory", "timeout", "error", "encrypted"
@@ -125,8 +126,8 @@ class _Worker:
                                    daemon=True)
         self.process.start()
         child.close()
-        self.task: int | None = None
-        self.started = 0.0
+        self.tasks: deque[tuple[int, str]] = deque()  # (index, path) sent, the first being read
+        self.started = 0.0  # when the first of them began
 
     def last_words(self) -> str:
         if self.stderr is None:
@@ -185,13 +186,14 @@ def read_all(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_
 def read_each(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_MEMORY_MB,
               timeout: float = DEFAULT_TIMEOUT, reader=None):
     """``read_all`` as a stream: yield each path's ReadResult in order, as soon as it and
-    those before it are read. Every worker is handed its next file before a result is
-    yielded, so the readers go on while the caller records one. Files are handed out at
-    most ``AHEAD`` per worker past the oldest not yet yielded, which bounds the results
-    held here while a slow file is read.
+    those before it are read. A worker holds up to ``DEPTH`` files, the next one waiting
+    in its pipe while it reads one, so it never waits for the caller to record a result
+    before going on. Files are handed out at most ``AHEAD`` per worker past the oldest
+    not yet yielded, which bounds the results held here while a slow file is read.
 
     ``paths`` may be any iterable: it is taken one path at a time, as a reader is free
     for it, so the caller may still be preparing the later files while the first are read.
+    A file waiting behind one that crashed its worker is handed to another, never blamed.
     """
     from multiprocessing.connection import wait
 
@@ -203,41 +205,84 @@ def read_each(paths, *, workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT
     reader = reader or default_reader
     memory_bytes = int(memory_mb) * 1024 * 1024
     done: dict[int, ReadResult] = {}
+    again: deque[tuple[int, str]] = deque()  # held by a worker that died before reading them
     following = 0  # the next index to yield
     pool: list[_Worker] = []
     size = max(1, workers)
     ahead = AHEAD * size
     try:
-        while upcoming is not None or following in done or any(w.task is not None
-                                                                 for w in pool):
-            while upcoming is not None and upcoming[0] < following + ahead and \
-                    (len(pool) < size or any(w.task is None for w in pool)):
-                worker = next((w for w in pool if w.task is None), None)
+        while upcoming is not None or again or following in done or \
+                any(w.tasks for w in pool):
+            while True:
+                task = again[0] if again else upcoming
+                if task is None or task[0] >= following + ahead:
+                    break
+                worker = _next_worker(pool, size, ctx, reader, memory_bytes)
                 if worker is None:
-                    worker = _Worker(ctx, reader, memory_bytes)
-                    pool.append(worker)
-                index, path = upcoming
+                    break
                 try:
-                    worker.conn.send(str(path))
-                except (OSError, BrokenPipeError):  # died while idle: replace and retry
-                    pool.remove(worker)
-                    worker.stop(kill=True)
+                    worker.conn.send(str(task[1]))
+                except (OSError, BrokenPipeError):  # it died: on the file it was reading, if any
+                    _retire(worker, pool, done, again,
+                            _last_answer(worker) if worker.tasks else None)
                     continue
-                worker.task, worker.started = index, time.monotonic()
-                upcoming = next(source, None)
+                if not worker.tasks:
+                    worker.started = time.monotonic()
+                worker.tasks.append((task[0], str(task[1])))
+                if again:
+                    again.popleft()
+                else:
+                    upcoming = next(source, None)
             if following in done:
                 yield done.pop(following)
                 following += 1
                 continue
-            _collect(pool, done, timeout, wait)
+            _collect(pool, done, timeout, wait, again)
     finally:
         for worker in pool:
-            worker.stop(kill=worker.task is not None)
+            worker.stop(kill=bool(worker.tasks))
 
 
-def _collect(pool: list, done: dict, timeout: float, wait) -> None:
+def _next_worker(pool: list, size: int, ctx, reader, memory_bytes: int):
+    """The worker to hand the next file to: an idle one, else a new one while the pool is
+    not full, else the least busy with room in its pipe; None when all are full."""
+    idle = next((w for w in pool if not w.tasks), None)
+    if idle is not None:
+        return idle
+    if len(pool) < size:
+        pool.append(_Worker(ctx, reader, memory_bytes))
+        return pool[-1]
+    return min((w for w in pool if len(w.tasks) < DEPTH), key=lambda w: len(w.tasks),
+               default=None)
+
+
+def _last_answer(worker: _Worker) -> ReadResult:
+    """What a worker found dead said of the file it was reading: the answer it sent before
+    it went (a reader whose heap ran dry answers, then exits), else how it died."""
+    with contextlib.suppress(EOFError, OSError):
+        if worker.conn.poll():
+            kind, payload = worker.conn.recv()
+            return ReadResult(payload) if not kind else ReadResult(None, kind, str(payload))
+    return _death(worker)
+
+
+def _retire(worker: _Worker, pool: list, done: dict, again: deque,
+            result: ReadResult | None = None) -> None:
+    """Take ``worker`` out of the pool; ``result`` is the file it was reading (when it died
+    on it), and the files waiting behind that one go to another worker."""
+    pool.remove(worker)
+    worker.stop(kill=True)
+    if result is not None and worker.tasks:
+        done[worker.tasks.popleft()[0]] = result
+    waiting = sorted([*again, *worker.tasks])  # in order, wherever they came from
+    worker.tasks.clear()
+    again.clear()
+    again.extend(waiting)
+
+
+def _collect(pool: list, done: dict, timeout: float, wait, again: deque) -> None:
     """Wait for at least one busy worker to answer, die or overrun; file its result."""
-    busy = [w for w in pool if w.task is not None]
+    busy = [w for w in pool if w.tasks]
     now = time.monotonic()
     wait_for = max(0.0, min(w.started + timeout - now for w in busy))
     ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=wait_for)
@@ -259,13 +304,13 @@ def _collect(pool: list, done: dict, timeout: float, wait) -> None:
             result = ReadResult(None, TIMEOUT, f"no answer within {timeout:g} s")
         if result is None:
             continue
-        done[worker.task] = result
-        worker.task = None
         # a worker that died after answering is found when it is handed the next file
         if result.failure in (TIMEOUT, CRASH, MEMORY) or (result.failure and
                                                           not worker.process.is_alive()):
-            pool.remove(worker)
-            worker.stop(kill=True)
+            _retire(worker, pool, done, again, result)
+            continue
+        done[worker.tasks.popleft()[0]] = result
+        worker.started = time.monotonic()  # the next in its pipe begins now
 
 
 def read_one(path, **options) -> ReadResult:
