@@ -543,15 +543,21 @@ def test_results_stream_in_order_and_a_slow_file_holds_back_only_a_window(tmp_pa
 
 def _by_name(path):
     """A reader that dies hard on files named crash*, hangs on hang*, runs out of memory on
-    mem* (its worker answers, then exits), notes the others."""
+    mem* (its worker answers, then exits), fails on err*, notes the others; every file it
+    is given is counted in the log, one character a reading."""
     import time
     from pathlib import Path
 
     name = Path(path).name
+    (Path(path).parent / "log").mkdir(exist_ok=True)
+    with open(Path(path).parent / "log" / name, "a") as count:
+        count.write("x")
     if name.startswith("crash"):
         os.abort()
     if name.startswith("mem"):
         raise MemoryError
+    if name.startswith("err"):
+        raise ValueError(name)
     if name.startswith("hang"):
         time.sleep(30)
     return _logged(path)
@@ -581,7 +587,30 @@ def test_files_waiting_behind_a_crash_or_a_hang_are_read_by_another_worker(tmp_p
     read = ["f00", "f02", "f03", "f05", "f07", "f09"]
     assert [r.values for r in results if r.ok] == read
     assert "SIGABRT" in results[1].detail
-    assert sorted(p.name for p in (tmp_path / "log").iterdir()) == read  # each read once
+    readings = {p.name: p.read_text() for p in (tmp_path / "log").iterdir()}
+    assert readings == {n: "x" for n in names}  # each given to a reader once
+
+
+def test_a_file_waiting_in_a_pipe_is_timed_from_when_its_reader_starts_it(tmp_path):
+    """Back to back, each file takes 0.5 s of a 0.9 s time-out: none is timed out for the
+    time the one before it took."""
+    paths = [tmp_path / f"slow{i}" for i in range(4)]
+    results = sandbox.read_all(paths, workers=1, timeout=0.9, reader=_logged)
+    assert [(r.failure, r.values) for r in results] == [("", p.name) for p in paths]
+
+
+def test_a_file_behind_an_error_is_read_once_whatever_it_does_to_its_reader(tmp_path):
+    """An ordinary error leaves the reader going on with the file waiting in its pipe; when
+    that file then crashes it or runs it out of memory, it is not read a second time."""
+    names = ["f00", "err01", "mem02", "f03", "err04", "crash05", "f06"]
+    results = []
+    for result in sandbox.read_each([tmp_path / n for n in names], workers=1,
+                                    reader=_by_name):
+        results.append(result)
+        time.sleep(0.2)  # the caller records slowly: the reader is on its next file
+    assert [r.failure for r in results] == ["", "error", "memory", "", "error", "crash", ""]
+    readings = {p.name: p.read_text() for p in (tmp_path / "log").iterdir()}
+    assert readings == {n: "x" for n in names}  # each given to a reader once
 
 
 def test_a_worker_found_gone_when_handed_a_file_is_taken_at_its_last_word(tmp_path,

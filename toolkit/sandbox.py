@@ -127,7 +127,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.tasks: deque[tuple[int, str]] = deque()  # (index, path) sent, the first being read
-        self.started = 0.0  # when the first of them began
+        self.started = 0.0  # when the first of them began (or this process saw it begin)
 
     def last_words(self) -> str:
         if self.stderr is None:
@@ -304,9 +304,9 @@ def _collect(pool: list, done: dict, timeout: float, wait, again: deque) -> None
             result = ReadResult(None, TIMEOUT, f"no answer within {timeout:g} s")
         if result is None:
             continue
-        # a worker that died after answering is found when it is handed the next file
-        if result.failure in (TIMEOUT, CRASH, MEMORY) or (result.failure and
-                                                          not worker.process.is_alive()):
+        # a worker is retired on what a file did to it; one that died after answering is
+        # found on the next file it holds (its pipe's end, or as it is handed one)
+        if result.failure in (TIMEOUT, CRASH, MEMORY):
             _retire(worker, pool, done, again, result)
             continue
         done[worker.tasks.popleft()[0]] = result
