@@ -147,6 +147,7 @@ def goals_text(rows: list[dict]) -> str:
 def as_json(stages: list[Stage], extra: dict) -> dict:
     return {**extra, "stages": [{
         "stage": s.name, "size": s.size, "repeats": s.repeats, "median_s": s.median,
-        "walls_s": s.walls, "median_cpu_s": s.median_cpu, "cpus_s": s.cpus, "peak_rss_mb": s.peak_rss / MB, "peak_tree_rss_mb": s.peak_tree / MB,
+        "walls_s": s.walls, "median_cpu_s": s.median_cpu, "cpus_s": s.cpus,
+        "peak_rss_mb": s.peak_rss / MB, "peak_tree_rss_mb": s.peak_tree / MB,
         "ratio_to_floor": ratio(s, stages), "note": s.note} for s in stages],
         "goals": goals(stages)}
