@@ -16,12 +16,21 @@ TEXT_DIR = Path(__file__).with_name("text")
 
 @functools.cache
 def entries() -> dict[str, dict[str, str]]:
-    """Every catalogue entry, keyed by message key; duplicate keys are a bug."""
+    """Every catalogue entry, keyed by message key; duplicate keys are a bug. Parsed
+    once for the files as they are (``toolkit.parsed``)."""
+    from toolkit.parsed import parsed, parser
+
+    paths = sorted(TEXT_DIR.glob("*.yaml"))
+    sources = [path.name.encode() + b"\0" + path.read_bytes() for path in paths]
+    return parsed("catalogue", sources, lambda: _merged(paths), parser("yaml"))
+
+
+def _merged(paths) -> dict[str, dict[str, str]]:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: every command starts faster
     merged: dict[str, dict[str, str]] = {}
-    for path in sorted(TEXT_DIR.glob("*.yaml")):
+    for path in paths:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
         for key, texts in data.items():
             if key in merged:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -197,16 +196,35 @@ def resolve_root(workspace: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get(ENV_WORKSPACE) or ".")
 
 
+def _read_toml(path: Path) -> dict:
+    """The TOML at ``path``, parsed once for its bytes as they are (``toolkit.parsed``)."""
+    import hashlib
+
+    from toolkit.parsed import parsed, parser
+
+    raw = path.read_bytes()
+
+    def parse():
+        import tomllib
+
+        try:
+            return tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+    # one kept parse a workspace: another's does not replace it
+    name = "config-" + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
+    return parsed(name, [raw], parse, parser("tomllib"))
+
+
 def open_workspace(workspace: str | os.PathLike | None = None) -> Workspace:
     """Open the workspace at ``workspace`` (or $TOOLKIT_WORKSPACE, or the current folder)."""
     root = resolve_root(workspace).resolve()
     path = root / CONFIG_NAME
     if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        config = parse_config(data, path)
+        config = parse_config(_read_toml(path), path)
     else:
         config = Config()
     return Workspace(root, config)

@@ -1,0 +1,155 @@
+"""Parses kept between commands: an edited file is always read as it now is, and a kept
+parse that is gone, broken or cannot be written changes nothing but the time taken."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+import pytest
+
+from toolkit import catalogue
+from toolkit.config import CONFIG_NAME, open_workspace
+from toolkit.errors import ConfigError
+from toolkit.parsed import ENV_CACHE, cache_folder, parsed
+
+CONFIG = '''[periods]
+"2024H1" = {{ deadline = 2024-07-{day} }}
+
+[[units]]
+code = "653101"
+name = "{name}"
+'''
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(ENV_CACHE, str(folder))
+    return folder
+
+
+def write_config(folder, name: str, day: str = "10"):
+    path = folder / CONFIG_NAME
+    path.write_text(CONFIG.format(name=name, day=day), encoding="utf-8")
+    return path
+
+
+def kashi(folder):
+    workspace = open_workspace(folder)
+    return workspace.tasklist.unit("653101").name, workspace.config.deadlines["2024H1"]
+
+
+def test_the_next_command_reads_the_kept_parse_of_the_config(tmp_path, cache):
+    write_config(tmp_path, "喀什")
+    assert kashi(tmp_path) == ("喀什", dt.date(2024, 7, 10))
+    kept, = cache.glob("config-*.json")
+    # what the next command reads is the kept parse, not the file parsed again
+    kept.write_text(kept.read_text(encoding="utf-8").replace("喀什", "读自缓存"),
+                    encoding="utf-8")
+    assert kashi(tmp_path) == ("读自缓存", dt.date(2024, 7, 10))
+
+
+def test_an_edited_config_is_read_as_it_now_is_whatever_its_time_stamp(tmp_path, cache):
+    path = write_config(tmp_path, "喀什", day="10")
+    assert kashi(tmp_path) == ("喀什", dt.date(2024, 7, 10))
+    stamp = path.stat()
+    path = write_config(tmp_path, "疏附", day="15")  # as long, and dated as before
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert kashi(tmp_path) == ("疏附", dt.date(2024, 7, 15))
+    assert len(list(cache.glob("config-*.json"))) == 1  # the older parse is gone
+
+
+def test_two_workspaces_keep_a_parse_each(tmp_path, cache):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        write_config(tmp_path / name, f"单位{name}")
+    for _ in range(2):
+        assert [kashi(tmp_path / name)[0] for name in ("a", "b")] == ["单位a", "单位b"]
+    assert len(list(cache.glob("config-*.json"))) == 2
+
+
+def test_a_broken_config_is_refused_as_before_and_nothing_kept(tmp_path, cache):
+    (tmp_path / CONFIG_NAME).write_text("[smtp\nhost = 1\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="not valid TOML"):
+            open_workspace(tmp_path)
+    (tmp_path / CONFIG_NAME).write_bytes(b'[plan]\nlang = "\xff"\n')
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        open_workspace(tmp_path)
+    assert not list(cache.glob("*.json"))
+
+
+def test_a_broken_or_missing_cache_changes_nothing(tmp_path, cache, monkeypatch):
+    write_config(tmp_path, "喀什")
+    kashi(tmp_path)
+    kept, = cache.glob("config-*.json")
+    kept.write_text('{"units": [', encoding="utf-8")  # cut short
+    assert kashi(tmp_path) == ("喀什", dt.date(2024, 7, 10))
+    assert json.loads(kept.read_text(encoding="utf-8"))["units"]  # written again, whole
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would be", encoding="utf-8")
+    monkeypatch.setenv(ENV_CACHE, str(blocked / "parsed"))
+    assert kashi(tmp_path) == ("喀什", dt.date(2024, 7, 10))
+    monkeypatch.setenv(ENV_CACHE, "")  # keep nothing
+    assert cache_folder() is None and kashi(tmp_path) == ("喀什", dt.date(2024, 7, 10))
+
+
+@pytest.mark.parametrize("data", [
+    {"when": dt.datetime(2024, 7, 10, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+     "day": dt.date(2024, 7, 10), "at": dt.time(9, 30), "local": dt.datetime(2024, 7, 10)},
+    {"whole": 1, "float": 1.0, "yes": True, "none": None, "list": [1, "二", [3.5]]},
+])
+def test_what_json_gives_back_exactly_is_kept_and_read_back_exactly(cache, data):
+    calls = []
+    for _ in range(2):
+        back = parsed("sample", [b"same bytes"], lambda: calls.append(1) or data, b"p")
+        assert back == data
+        assert [type(v) for v in back.values()] == [type(v) for v in data.values()]
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("data", [
+    {"pair": (1, 2)},  # JSON gives a list back
+    {2024: "年"},  # and a key as text
+    {"\0date": "2024-07-10"},  # and a date: the one table spelled as a date is
+    {"nan": float("nan")},
+])
+def test_what_json_would_change_is_parsed_every_time(cache, data):
+    calls = []
+    for _ in range(2):
+        parsed("sample", [b"same bytes"], lambda: calls.append(1) or data, b"p")
+    assert len(calls) == 2 and not list(cache.glob("*.json"))
+
+
+def test_other_bytes_or_another_parser_parse_again(cache):
+    calls = []
+
+    def parse():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    assert parsed("s", [b"a", b"b"], parse, b"v1") == {"n": 1}
+    assert parsed("s", [b"a", b"b"], parse, b"v1") == {"n": 1}
+    assert parsed("s", [b"ab"], parse, b"v1") == {"n": 2}  # the same bytes, cut elsewhere
+    assert parsed("s", [b"ab"], parse, b"v2") == {"n": 3}
+
+
+def test_the_catalogue_read_from_its_kept_parse_is_the_catalogue(cache):
+    fresh = catalogue._merged(sorted(catalogue.TEXT_DIR.glob("*.yaml")))
+    catalogue.entries.cache_clear()
+    try:
+        assert catalogue.entries() == fresh  # parsed, and kept
+        catalogue.entries.cache_clear()
+        assert catalogue.entries() == fresh  # read back from what was kept
+        assert len(list(cache.glob("catalogue-*.json"))) == 1
+    finally:
+        catalogue.entries.cache_clear()
+
+
+def test_the_default_folder_is_the_users_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV_CACHE)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("LOCALAPPDATA", raising=False)
+    assert cache_folder() == tmp_path / "urbanization-toolkit" / "parsed"

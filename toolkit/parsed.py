@@ -1,0 +1,125 @@
+"""Text files parsed once: what a parse gave, kept as JSON, so that a command need not
+parse again files that have not changed (the catalogue, a 1,000-unit toolkit.toml).
+
+A kept parse is named by a digest of the files' bytes and of what parsed them: an
+edited file is parsed again, whatever its time stamp says. Only data JSON gives back
+exactly is kept (text, numbers, true/false, dates and times, lists, tables with text
+keys); anything else (a tuple, a whole-number key) is parsed every time. A cache folder that cannot be read or
+written is passed over: the files are then parsed, as without one.
+
+The folder is ``$TOOLKIT_CACHE`` when set (empty: keep nothing), else the user's cache
+folder (``%LOCALAPPDATA%`` on Windows, ``$XDG_CACHE_HOME`` or ``~/.cache`` elsewhere).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+
+ENV_CACHE = "TOOLKIT_CACHE"
+FORMAT = b"parsed-1"  # how a kept parse is written: a change here parses everything again
+
+
+def cache_folder() -> Path | None:
+    """Where kept parses go; None when ``$TOOLKIT_CACHE`` is set empty."""
+    given = os.environ.get(ENV_CACHE)
+    if given is not None:
+        return Path(given) if given else None
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "urbanization-toolkit" / "parsed"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "urbanization-toolkit" / "parsed"
+
+
+def parser(module: str) -> bytes:
+    """What tells one version of the parsing ``module`` from another, without importing
+    it: Python's version (a module of its own, as tomllib, goes with it) and the
+    module's source (a package's ``__init__``, which names its version)."""
+    import importlib.util
+    import sys
+
+    named = f"{module} {sys.version}".encode()
+    with contextlib.suppress(ImportError, ValueError, OSError, TypeError):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            return named + b"\0" + Path(spec.origin).read_bytes()
+    return named
+
+
+def parsed(name: str, sources: list[bytes], parse, by: bytes):
+    """What ``parse()`` gives for ``sources`` (the bytes it parses), from the parse kept
+    for these very bytes when there is one. ``name`` tells one kept parse from another
+    (a newer parse of the same name replaces it); ``by`` tells what parses (``parser``):
+    another version parses again."""
+    folder = cache_folder()
+    if folder is None:
+        return parse()
+    digest = hashlib.blake2b(FORMAT, digest_size=16)
+    digest.update(len(by).to_bytes(8, "little"))
+    digest.update(by)
+    for source in sources:
+        digest.update(len(source).to_bytes(8, "little"))
+        digest.update(source)
+    kept = folder / f"{name}-{digest.hexdigest()}.json"
+    with contextlib.suppress(OSError, ValueError):  # none yet, or unreadable: parse
+        return json.loads(kept.read_bytes(), object_hook=_decode)
+    data = parse()
+    _keep(kept, name, data)
+    return data
+
+
+def _keep(path: Path, name: str, data) -> None:
+    """Write ``data`` to ``path`` when JSON gives it back exactly; drop older parses of
+    ``name``. Written whole or not at all: a parse read half-written would be wrong."""
+    from toolkit.atomic import write_bytes
+
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=_encode)
+    except (TypeError, ValueError):  # a value JSON has no way to write, NaN: not kept
+        return
+    if not _same(json.loads(text, object_hook=_decode), data):  # a tuple, a number key
+        return
+    with contextlib.suppress(OSError):
+        write_bytes(path, text.encode("utf-8"), durable=False)
+        for older in path.parent.glob(f"{name}-*.json"):
+            if older != path:
+                older.unlink(missing_ok=True)
+
+
+# a date or time, as written: a table of one key no TOML or YAML key spells this way
+# (and were one to, the check that the JSON gives the data back would not keep it)
+_TIME_TYPES = {"\0date": dt.date, "\0datetime": dt.datetime, "\0time": dt.time}
+
+
+def _encode(value):
+    for tag, kind in reversed(_TIME_TYPES.items()):  # a datetime is a date too
+        if isinstance(value, kind):
+            return {tag: value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is kept as no JSON")
+
+
+def _decode(table: dict):
+    if len(table) == 1:
+        (tag, text), = table.items()
+        kind = _TIME_TYPES.get(tag)
+        if kind is not None and isinstance(text, str):
+            return kind.fromisoformat(text)
+    return table
+
+
+def _same(back, data) -> bool:
+    """Equal and of the same types all through (``==`` takes 1 for 1.0 and True, and
+    times at one instant in two zones for the same)."""
+    if type(back) is not type(data):
+        return False
+    if isinstance(data, dict):
+        return back.keys() == data.keys() and all(_same(back[k], data[k]) for k in data)
+    if isinstance(data, list):
+        return len(back) == len(data) and all(map(_same, back, data))
+    if isinstance(data, (dt.datetime, dt.time)):  # as written, in the same zone
+        return back.isoformat() == data.isoformat()
+    return back == data
