@@ -212,7 +212,12 @@ def test_read_values_are_kept_so_later_stages_never_reread(ws, inbox):
             values = ledger.load_values(conn, sub.id)
             if sub.status in ("received", "superseded", "other_period"):
                 fresh = read_values(ws.root / sub.stored_path)
-                assert [s.rows for s in values.sheets] == [s.rows for s in fresh.sheets]
+                assert [(s.name, s.visible) for s in values.sheets] == \
+                    [(s.name, s.visible) for s in fresh.sheets]
+                kept = {s.name: s.rows for s in values.sheets if s.read}
+                assert kept == {s.name: s.rows for s in fresh.sheets if s.name in kept}
+                # what validation reads is kept; the instructions and the lists are not
+                assert set(kept) == {"指标填报", "任务进展", "_identity"}
                 assert read_identity(values).identity.unit_code == sub.unit_code
             else:
                 assert values is None, sub.original_name

@@ -8,11 +8,11 @@ from validation_helpers import (UNIT, actual_cell, fill, good_values, indicator_
 
 from toolkit import layout
 from toolkit.extract import extract
-from toolkit.read import read_identity, read_values
+from toolkit.read import read_identity, read_submission
 
 
 def extracted(path, unit=UNIT):
-    values = read_values(path)
+    values = read_submission(path)  # the sheets collect keeps, as validation sees them
     return extract(values, tasklist(), read_identity(values).identity, unit=unit,
                    file=path.name)
 

@@ -17,11 +17,13 @@ from toolkit.layout import Identity
 
 @dataclass(frozen=True)
 class SheetValues:
-    """One sheet's cell values from A1, as lists of rows; '' for an empty cell."""
+    """One sheet's cell values from A1, as lists of rows; '' for an empty cell. A sheet
+    not ``read`` (nothing reads its values) is there by its name and place only."""
 
     name: str
     visible: str  # "visible", "hidden" or "veryhidden"
     rows: tuple[tuple, ...]
+    read: bool = True
 
     def get(self, row: int, col: int):
         """Value at 1-based (row, col); None when empty or outside the used area."""
@@ -64,11 +66,12 @@ def _visibility(meta) -> str:
 
 
 def read_values(path: str | Path, parts: dict | None = None,
-                data: bytes | None = None) -> WorkbookValues:
+                data: bytes | None = None, wanted=None) -> WorkbookValues:
     """Every sheet's values and the custom properties of a workbook file. ``data``: the
     bytes of a zip workbook (xlsx, xlsm, ods), already read: its format is then told by
     them, not by the name; ``parts``: zip parts already inflated (see
-    ``toolkit.safety.inspect``)."""
+    ``toolkit.safety.inspect``); ``wanted``: given the sheets' (name, visibility), the
+    names of those to read (the others are not ``read``); None: all of them."""
     import io
 
     from python_calamine import CalamineWorkbook
@@ -77,21 +80,40 @@ def read_values(path: str | Path, parts: dict | None = None,
     workbook = CalamineWorkbook.from_path(str(path)) if data is None else \
         CalamineWorkbook.from_filelike(io.BytesIO(data))
     try:
+        listed = [(meta.name, _visibility(meta)) for meta in workbook.sheets_metadata]
+        names = {name for name, _ in listed} if wanted is None else wanted(listed)
         sheets = []
-        for meta in workbook.sheets_metadata:
-            sheet = workbook.get_sheet_by_name(meta.name)
-            rows = sheet.to_python(skip_empty_area=False)
-            sheets.append(SheetValues(meta.name, _visibility(meta),
-                                      tuple(tuple(r) for r in rows)))
+        for name, visible in listed:
+            if name not in names:
+                sheets.append(SheetValues(name, visible, (), read=False))
+                continue
+            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            sheets.append(SheetValues(name, visible, tuple(tuple(r) for r in rows)))
     finally:
         workbook.close()
     return WorkbookValues(str(path), tuple(sheets), read_custom_properties(path, parts))
 
 
+def submission_sheets(listed) -> set[str]:
+    """Of a submission's sheets ((name, visibility), in order), those validation reads:
+    the identity, the indicators, the progress and a returned feedback workbook's issue
+    list, by their names in either language, and the second and third visible sheets
+    (where the indicators and the progress are looked for when renamed). The
+    instructions and the hidden lists are left."""
+    from toolkit.catalogue import texts
+    from toolkit.extract import EXPLAIN_SHEET_KEY
+
+    names = {layout.IDENTITY_SHEET} | texts(EXPLAIN_SHEET_KEY)
+    names |= texts("layout.sheet.indicators") | texts("layout.sheet.progress")
+    visible = [name for name, visibility in listed if visibility == "visible"]
+    return names | set(visible[1:3])
+
+
 def read_submission(path: str | Path, fmt: str = "", data: bytes | None = None,
                     parts: dict | None = None) -> WorkbookValues:
-    """``read_values`` and the cells holding a formula (``toolkit.formulas``): what collect
-    keeps of a received workbook, read once. ``fmt``: its real format (else the suffix
+    """``read_values`` of the sheets validation reads (``submission_sheets``) and the cells
+    holding a formula (``toolkit.formulas``): what collect keeps of a received workbook,
+    read once. ``fmt``: its real format (else the suffix
     says); ``data`` and ``parts``: its bytes and the zip parts the safety checks already
     inflated (``toolkit.safety.inspect``), used instead of reading them again."""
     from dataclasses import replace
@@ -99,7 +121,8 @@ def read_submission(path: str | Path, fmt: str = "", data: bytes | None = None,
     from toolkit.formulas import formula_cells
 
     zipped = data if fmt in _ZIPPED else None  # an .xls is told by its name
-    return replace(read_values(path, parts, zipped), formulas=formula_cells(path, fmt, parts))
+    return replace(read_values(path, parts, zipped, submission_sheets),
+                   formulas=formula_cells(path, fmt, parts))
 
 
 _ZIPPED = ("xlsx", "xlsm", "ods")
@@ -279,7 +302,8 @@ def values_to_json(values: WorkbookValues) -> str:
     formulas = None if values.formulas is None else sorted(values.formulas)
     return json.dumps({
         "path": values.path, "properties": values.properties,
-        "sheets": [{"name": s.name, "visible": s.visible, "rows": s.rows}
+        "sheets": [{"name": s.name, "visible": s.visible, "rows": s.rows} if s.read else
+                   {"name": s.name, "visible": s.visible, "rows": [], "read": False}
                    for s in values.sheets],
         "formulas": formulas,
     }, ensure_ascii=False, default=_encode_other)
@@ -295,11 +319,11 @@ def values_from_json(text: str) -> WorkbookValues:
     data = json.loads(text)
     if any(marker in text for marker in _ENCODED):  # a date or time among the cells
         sheets = tuple(SheetValues(s["name"], s["visible"], tuple(
-            tuple(_decode(v) if isinstance(v, dict) else v for v in row) for row in s["rows"]))
-            for s in data["sheets"])
+            tuple(_decode(v) if isinstance(v, dict) else v for v in row) for row in s["rows"]),
+            s.get("read", True)) for s in data["sheets"])
     else:  # plain values only: rows as they are
-        sheets = tuple(SheetValues(s["name"], s["visible"], tuple(map(tuple, s["rows"])))
-                       for s in data["sheets"])
+        sheets = tuple(SheetValues(s["name"], s["visible"], tuple(map(tuple, s["rows"])),
+                                   s.get("read", True)) for s in data["sheets"])
     formulas = data.get("formulas")
     return WorkbookValues(data["path"], sheets, data.get("properties", {}),
                           None if formulas is None else frozenset(map(tuple, formulas)))
