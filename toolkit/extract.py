@@ -144,6 +144,12 @@ def text(value) -> str:
     return str(value).strip()
 
 
+def _at(line: tuple, col: int):
+    """The value at 1-based ``col`` of a row of a sheet (``SheetValues.get``)."""
+    value = line[col - 1] if 0 < col <= len(line) else None
+    return None if value == "" else value
+
+
 def _sheet_by_key(values, key: str, lang: str):
     """(sheet, renamed): by its name in the template's language, then the other, then position."""
     from toolkit.catalogue import t
@@ -333,11 +339,13 @@ def extract(values, tasklist, identity: Identity | None, *, unit: str = "",
                                   "indicator")
         problems += structural
         act, note_col = columns["actual"], columns["note"]
+        rows = ind_sheet.rows
         for ind_id in expected:
             row = found.get(ind_id)
             if row is None:
                 continue
-            raw = ind_sheet.get(row, act)
+            line = rows[row - 1]
+            raw = _at(line, act)
             spec = by_id.get(ind_id)
             milestone = spec is not None and spec.kind == "milestone"
             if milestone:
@@ -346,7 +354,7 @@ def extract(values, tasklist, identity: Identity | None, *, unit: str = "",
                 number = read_number(raw, spec.unit if spec is not None else "")
             indicators.append(IndicatorReading(
                 ind_id, ind_sheet.name, row, a1(row, act), raw, number,
-                text(ind_sheet.get(row, note_col)), a1(row, note_col), milestone))
+                text(_at(line, note_col)), a1(row, note_col), milestone))
         for key, (row, col) in _filler_cells(ind_sheet).items():
             filler.append(FillerReading(key, ind_sheet.name, a1(row, col),
                                         text(ind_sheet.get(row, col))))
@@ -360,15 +368,16 @@ def extract(values, tasklist, identity: Identity | None, *, unit: str = "",
         found, structural = _rows(prog_sheet, layout.PROG_FIRST_ROW, expected, known_task,
                                   where, "task")
         problems += structural
+        rows, placed = prog_sheet.rows, tuple(sorted(columns.items()))
         for task_id in expected:
             row = found.get(task_id)
             if row is None:
                 continue
-            cells = {c: text(prog_sheet.get(row, columns[c])) for c in layout.PROG_INPUTS}
+            line = rows[row - 1]
+            cells = {c: text(_at(line, columns[c])) for c in layout.PROG_INPUTS}
             tasks.append(TaskReading(task_id, prog_sheet.name, row, cells["status"],
                                      canonical_status(cells["status"]), cells["progress"],
-                                     cells["problems"], cells["next_steps"],
-                                     tuple(sorted(columns.items()))))
+                                     cells["problems"], cells["next_steps"], placed))
 
     return Extracted(identity, ind_sheet.name if ind_sheet else None,
                      prog_sheet.name if prog_sheet else None, tuple(indicators), tuple(tasks),
