@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# wide characters all: CJK punctuation, the unified ideographs, fullwidth forms
+USUAL_WIDE = ((0x3000, 0x303E), (0x4E00, 0x9FFF), (0xFF01, 0xFF60), (0xFFE0, 0xFFE6))
+_USUAL_WIDE = re.compile("[%s]+" % "".join(f"{chr(a)}-{chr(b)}" for a, b in USUAL_WIDE))
 
 
 def width(text: str) -> int:
     if text.isascii():  # most cells: no wide character to look up
         return len(text)
+    narrow = _USUAL_WIDE.sub("", text)
+    if narrow.isascii():  # Chinese and ASCII only: no character to look up either
+        return 2 * len(text) - len(narrow)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
