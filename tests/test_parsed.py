@@ -100,6 +100,7 @@ def test_a_broken_or_missing_cache_changes_nothing(tmp_path, cache, monkeypatch)
     {"when": dt.datetime(2024, 7, 10, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))),
      "day": dt.date(2024, 7, 10), "at": dt.time(9, 30), "local": dt.datetime(2024, 7, 10)},
     {"whole": 1, "float": 1.0, "yes": True, "none": None, "list": [1, "二", [3.5]]},
+    {"targets": {2024: 59, 2025: None}, "mixed": [{1: "一", "二": 2, None: 0.5}]},
 ])
 def test_what_json_gives_back_exactly_is_kept_and_read_back_exactly(cache, data):
     calls = []
@@ -112,8 +113,8 @@ def test_what_json_gives_back_exactly_is_kept_and_read_back_exactly(cache, data)
 
 @pytest.mark.parametrize("data", [
     {"pair": (1, 2)},  # JSON gives a list back
-    {2024: "年"},  # and a key as text
     {"\0date": "2024-07-10"},  # and a date: the one table spelled as a date is
+    {"\0pairs": [[2024, "年"]]},  # and a table: the one spelled as its pairs is
     {"nan": float("nan")},
 ])
 def test_what_json_would_change_is_parsed_every_time(cache, data):
@@ -153,3 +154,25 @@ def test_the_default_folder_is_the_users_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("LOCALAPPDATA", raising=False)
     assert cache_folder() == tmp_path / "urbanization-toolkit" / "parsed"
+
+
+def test_an_edited_task_list_is_read_anew_and_its_problems_keep_their_lines(tmp_path, cache):
+    from toolkit.errors import TaskListError
+    from toolkit.tasklist import BUNDLED_TASKLIST, load_tasklist
+
+    path = tmp_path / "tasklist.yaml"
+    text = BUNDLED_TASKLIST.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    first = load_tasklist(path)
+    assert load_tasklist(path) == first  # the second time from the kept parse
+    assert len(list(cache.glob("tasklist-*.json"))) == 1
+    path.write_text(text.replace(f'version: "{first.version}"', 'version: "edited"', 1),
+                    encoding="utf-8")
+    assert load_tasklist(path).version == "edited"
+    lines = text.splitlines()
+    second = lines.index('  - id: "2"', lines.index("actions:")) + 1
+    lines[second - 1] = '  - id: "1"'
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(TaskListError) as info:
+        load_tasklist(path)
+    assert [p.line for p in info.value.problems if "duplicate action" in p.message] == [second]

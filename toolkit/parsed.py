@@ -3,8 +3,8 @@ parse again files that have not changed (the catalogue, a 1,000-unit toolkit.tom
 
 A kept parse is named by a digest of the files' bytes and of what parsed them: an
 edited file is parsed again, whatever its time stamp says. Only data JSON gives back
-exactly is kept (text, numbers, true/false, dates and times, lists, tables with text
-keys); anything else (a tuple, a whole-number key) is parsed every time. A cache folder that cannot be read or
+exactly is kept (text, numbers, true/false, dates and times, lists, tables, whatever
+their keys); anything else (a tuple) is parsed every time. A cache folder that cannot be read or
 written is passed over: the files are then parsed, as without one.
 
 The folder is ``$TOOLKIT_CACHE`` when set (empty: keep nothing), else the user's cache
@@ -78,10 +78,11 @@ def _keep(path: Path, name: str, data) -> None:
     from toolkit.atomic import write_bytes
 
     try:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=_encode)
+        text = json.dumps(_tables(data), ensure_ascii=False, allow_nan=False,
+                          default=_encode)
     except (TypeError, ValueError):  # a value JSON has no way to write, NaN: not kept
         return
-    if not _same(json.loads(text, object_hook=_decode), data):  # a tuple, a number key
+    if not _same(json.loads(text, object_hook=_decode), data):  # a tuple
         return
     with contextlib.suppress(OSError):
         write_bytes(path, text.encode("utf-8"), durable=False)
@@ -90,9 +91,22 @@ def _keep(path: Path, name: str, data) -> None:
                 older.unlink(missing_ok=True)
 
 
-# a date or time, as written: a table of one key no TOML or YAML key spells this way
-# (and were one to, the check that the JSON gives the data back would not keep it)
+# a date or time, and a table with keys other than text (YAML's years: 2024), as written:
+# a table of one key no TOML or YAML key spells this way (and were one to, the check that
+# the JSON gives the data back would not keep it)
 _TIME_TYPES = {"\0date": dt.date, "\0datetime": dt.datetime, "\0time": dt.time}
+_PAIRS = "\0pairs"
+
+
+def _tables(value):
+    """``value`` with each table whose keys are not all text written as its pairs."""
+    if isinstance(value, dict):
+        if all(type(key) is str for key in value):
+            return {key: _tables(item) for key, item in value.items()}
+        return {_PAIRS: [[key, _tables(item)] for key, item in value.items()]}
+    if isinstance(value, list):
+        return [_tables(item) for item in value]
+    return value
 
 
 def _encode(value):
@@ -108,6 +122,9 @@ def _decode(table: dict):
         kind = _TIME_TYPES.get(tag)
         if kind is not None and isinstance(text, str):
             return kind.fromisoformat(text)
+        if tag == _PAIRS and isinstance(text, list):
+            with contextlib.suppress(TypeError, ValueError):  # not pairs: the table itself
+                return {key: item for key, item in text}
     return table
 
 

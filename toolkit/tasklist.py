@@ -34,8 +34,17 @@ class _LineDict(dict):
     line = 0
 
 
-def _yaml_load(path: Path, problems: list[Problem]):
-    """Parse YAML keeping each mapping's line; a syntax error becomes a Problem."""
+def _yaml_load(path: Path, problems: list[Problem], lines: bool = True):
+    """Parse YAML keeping each mapping's line; a syntax error becomes a Problem.
+    ``lines=False``: plain mappings, parsed once for the file's bytes
+    (``toolkit.parsed``): for a file that has no problem, whose lines nothing reads."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TaskListError([Problem(str(path), 0, f"cannot read the file: {exc.strerror}",
+                                     "check the path in toolkit.toml [plan]")]) from exc
+    if not lines:
+        return _plain_yaml(path, raw, problems)
     import yaml
 
     def construct_mapping(loader, node, deep=False):
@@ -52,10 +61,11 @@ def _yaml_load(path: Path, problems: list[Problem]):
     for cls in (Loader, FastLoader):
         cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TaskListError([Problem(str(path), 0, f"cannot read the file: {exc.strerror}",
-                                     "check the path in toolkit.toml [plan]")]) from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(str(path), 0, f"not UTF-8 text: {exc}",
+                                "save the file as UTF-8"))
+        return None
     try:
         return yaml.load(text, Loader=FastLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError:
@@ -67,6 +77,27 @@ def _yaml_load(path: Path, problems: list[Problem]):
         problems.append(Problem(str(path), mark.line + 1 if mark else 0,
                                 f"not valid YAML: {getattr(exc, 'problem', exc)}",
                                 "check indentation and quoting on this line"))
+        return None
+
+
+def _plain_yaml(path: Path, raw: bytes, problems: list[Problem]):
+    """``raw`` parsed without lines, from the parse kept for these bytes when there is
+    one; anything wrong with it is a Problem with no line (parse again with lines)."""
+    import hashlib
+
+    from toolkit.parsed import parsed, parser
+
+    def parse():
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(raw.decode("utf-8"), Loader=loader)  # noqa: S506 - safe loader
+
+    name = f"{path.stem}-" + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
+    try:
+        return parsed(name, [raw], parse, parser("yaml"))
+    except Exception as exc:  # noqa: BLE001 - any failure is told again, with its line
+        problems.append(Problem(str(path), 0, f"{type(exc).__name__}: {exc}"))
         return None
 
 
@@ -113,9 +144,23 @@ def _entries(rows, section: str, file: str, problems: list[Problem]) -> list:
 
 
 def load_units(path: Path = BUNDLED_UNITS, problems: list[Problem] | None = None) -> tuple[Unit, ...]:
-    own = problems is None
-    problems = [] if own else problems
-    data = _yaml_load(path, problems)
+    """The units of ``path``. Its problems are added to ``problems``, else raised as a
+    TaskListError. Read without lines (``_yaml_load``), and again with them to tell its
+    problems when it has any."""
+    found: list[Problem] = []
+    units = _units(path, found, lines=False)
+    if found:
+        found = []
+        units = _units(path, found, lines=True)
+    if problems is not None:
+        problems.extend(found)
+    elif found:
+        raise TaskListError(found)
+    return units
+
+
+def _units(path: Path, problems: list[Problem], lines: bool) -> tuple[Unit, ...]:
+    data = _yaml_load(path, problems, lines)
     units: list[Unit] = []
     seen: dict[str, int] = {}
     rows = (data or {}).get("units") if isinstance(data, dict) else None
@@ -138,8 +183,6 @@ def load_units(path: Path = BUNDLED_UNITS, problems: list[Problem] | None = None
                                     f"use one of {', '.join(UNIT_KINDS)}"))
         seen[code] = line
         units.append(Unit(code, name, kind, _str_list(row.get("emails"))))
-    if own and problems:
-        raise TaskListError(problems)
     return tuple(units)
 
 
@@ -162,12 +205,20 @@ def _scope(value, known_units: set[str], where: Problem, problems: list[Problem]
 def load_tasklist(path: Path | str = BUNDLED_TASKLIST,
                   units: tuple[Unit, ...] | None = None,
                   units_path: Path | str = BUNDLED_UNITS) -> TaskList:
-    """Load and check the task list; raise TaskListError listing every problem."""
-    path = Path(path)
+    """Load and check the task list; raise TaskListError listing every problem. Read
+    without lines (``_yaml_load``), and again with them to tell its problems."""
+    try:
+        return _tasklist(Path(path), units, Path(units_path), lines=False)
+    except TaskListError:
+        return _tasklist(Path(path), units, Path(units_path), lines=True)
+
+
+def _tasklist(path: Path, units: tuple[Unit, ...] | None, units_path: Path,
+              lines: bool) -> TaskList:
     problems: list[Problem] = []
     if units is None:
-        units = load_units(Path(units_path), problems)
-    data = _yaml_load(path, problems)
+        units = load_units(units_path, problems)
+    data = _yaml_load(path, problems, lines)
     if data is None:
         raise TaskListError(problems or [Problem(str(path), 1, "the file is empty")])
     if not isinstance(data, dict):
