@@ -363,6 +363,28 @@ def test_a_run_records_readings_issues_and_statuses(tmp_path):
     assert sorted(row[1] for row in issues[1:]) == ["E-PERCENT-OVER-100", "W-TEXT-NUMBER"]
 
 
+def test_an_identity_listing_a_row_twice_records_it_once(tmp_path):
+    from toolkit.layout import IDENTITY_SHEET
+
+    def twice(book):
+        for row in book[IDENTITY_SHEET].iter_rows():
+            if row[0].value in ("indicator_rows", "task_rows"):
+                ids = row[1].value.split(",")
+                row[1].value = ",".join([ids[0], *ids])  # the first row listed twice
+
+    ws = workspace_with_contacts(tmp_path / "ws")
+    path = fill(make_template(tmp_path), tmp_path / "kashi.xlsx", actual={COUNT.id: 7},
+                edit=twice)
+    sub_id = submit(ws, path)
+    run_validation(ws, PERIOD)
+    assert count(ws, "SELECT COUNT(*) FROM readings WHERE submission_id = ?", sub_id) == \
+        len(PLAN.indicators_for(UNIT))
+    assert count(ws, "SELECT COUNT(*) FROM progress_readings WHERE submission_id = ?",
+                 sub_id) == len(PLAN.tasks_for(UNIT))
+    assert count(ws, "SELECT value FROM readings WHERE submission_id = ? AND indicator = ?",
+                 sub_id, COUNT.id) == 7
+
+
 def test_only_the_current_submission_is_validated(tmp_path):
     ws = workspace_with_contacts(tmp_path / "ws")
     template = make_template(tmp_path)

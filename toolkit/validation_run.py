@@ -330,6 +330,12 @@ def run_validation(workspace, period: Period | str, lang: str | None = None,
     return report
 
 
+def _last_of_each(rows) -> list[tuple]:
+    """The last of the rows of each (submission, indicator or task): an identity listing
+    a row twice reads it twice. What INSERT OR REPLACE keeps, at a third of its cost."""
+    return list({row[:2]: row for row in rows}.values())
+
+
 def record_all(conn, results, lang: str) -> None:
     """Replace the readings, progress readings and issues of each of ``results`` in the
     store (one statement per table for them all)."""
@@ -337,13 +343,15 @@ def record_all(conn, results, lang: str) -> None:
     for table in ("readings", "progress_readings", "issues"):
         conn.executemany(f"DELETE FROM {table} WHERE submission_id = ?", ids)  # noqa: S608
     conn.executemany(
-        "INSERT OR REPLACE INTO readings (submission_id, indicator, sheet, cell, raw, value, "
+        "INSERT INTO readings (submission_id, indicator, sheet, cell, raw, value, "
         "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(result.submission_id, *row) for result in results for row in result.readings])
+        _last_of_each((result.submission_id, *row) for result in results
+                      for row in result.readings))
     conn.executemany(
-        "INSERT OR REPLACE INTO progress_readings (submission_id, task, sheet, row, status, "
+        "INSERT INTO progress_readings (submission_id, task, sheet, row, status, "
         "progress, problems, next_steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(result.submission_id, *row) for result in results for row in result.progress])
+        _last_of_each((result.submission_id, *row) for result in results
+                      for row in result.progress))
     conn.executemany(
         "INSERT INTO issues (submission_id, severity, code, sheet, cell, indicator, value, "
         "message, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
