@@ -185,8 +185,10 @@ def billion_laughs(base: bytes) -> bytes:
     return rezip(base, replace={"xl/sharedStrings.xml": lambda _: BILLION_LAUGHS})
 
 
-def far_cell(base: bytes, dimension: bool = False) -> bytes:
-    """The first sheet reaching XFD1048576: by its dimension ref, or by a real cell there."""
+def far_cell(base: bytes, dimension: bool = False,
+             part: str = "xl/worksheets/sheet1.xml") -> bytes:
+    """The first sheet (or ``part``) reaching XFD1048576: by its dimension ref, or by a real
+    cell there."""
     def reach(xml: bytes) -> bytes:
         if dimension:
             import re
@@ -195,7 +197,7 @@ def far_cell(base: bytes, dimension: bool = False) -> bytes:
                           xml, count=1)
         return xml.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c>'
                                             b"</row></sheetData>", 1)
-    return rezip(base, replace={"xl/worksheets/sheet1.xml": reach})
+    return rezip(base, replace={part: reach})
 
 
 def ole_file(streams: dict[str, bytes]) -> bytes:
