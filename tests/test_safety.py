@@ -643,10 +643,13 @@ def test_parts_that_passed_are_not_scanned_again_but_every_new_part_is(workbook,
     from toolkit import safety
 
     monkeypatch.setattr(safety, "_PASSED", {})
-    scanned, real = [], safety._scan_part
+    scanned, real, whole = [], safety._scan_part, safety._whole_part
     monkeypatch.setattr(safety, "_scan_part",
                         lambda archive, info, *a, **k: scanned.append(info.filename)
                         or real(archive, info, *a, **k))
+    monkeypatch.setattr(safety, "_whole_part",  # a plain part: judged at once, not streamed
+                        lambda archive, data, info, *a: scanned.append(info.filename)
+                        or whole(archive, data, info, *a))
     first = safety.inspect(workbook)
     assert first[0].ok and len(scanned) == len(first[1])
     scanned.clear()
@@ -667,3 +670,138 @@ def test_what_is_remembered_stays_within_its_bounds(workbook, monkeypatch):
     safety.check(workbook)
     assert 0 < len(safety._PASSED) <= 3
     assert all(size <= 10_000 and len(data) == size for size, data in safety._PASSED.values())
+
+
+# --- a plain part judged at once, any other as a stream: the same verdicts --------------
+
+def _headers(data: bytearray, name: bytes):
+    """(offset, kind) of the local and central headers naming ``name``."""
+    for signature, name_at in ((b"PK\x03\x04", 30), (b"PK\x01\x02", 46)):
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            if data[start + name_at:start + name_at + len(name)] == name:
+                yield start, signature
+            start += 4
+
+
+def _edited(workbook: bytes, edit) -> bytes:
+    data = bytearray(workbook)
+    for start, signature in list(_headers(data, b"xl/worksheets/sheet1.xml")):
+        edit(data, start, signature == b"PK\x03\x04")
+    return bytes(data)
+
+
+def _stored(workbook: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+    return out.getvalue()
+
+
+def _unended(workbook: bytes) -> bytes:
+    """The first sheet deflated whole but without the block that ends the stream."""
+    import zlib
+
+    sheet = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        xml = archive.read(sheet)
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    packed = packer.compress(xml) + packer.flush(zlib.Z_SYNC_FLUSH)  # all of it, no end
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, packed if info.filename == sheet else src.read(info))
+    data = bytearray(out.getvalue())
+    for start, signature in list(_headers(data, sheet.encode())):  # stored: say deflated
+        local = signature == b"PK\x03\x04"
+        struct.pack_into("<H", data, start + (8 if local else 10), zipfile.ZIP_DEFLATED)
+        struct.pack_into("<I", data, start + (14 if local else 16), zlib.crc32(xml))
+        struct.pack_into("<I", data, start + (22 if local else 24), len(xml))
+    return bytes(data)
+
+
+def _odd_files(workbook: bytes) -> dict[str, bytes]:
+    from collect_fixtures import BILLION_LAUGHS
+
+    def flag(bit):
+        def edit(data, start, local):
+            at = start + (6 if local else 8)
+            struct.pack_into("<H", data, at, struct.unpack_from("<H", data, at)[0] | bit)
+        return edit
+
+    def local_name(data, start, local):
+        if local:
+            data[start + 30 + len(b"xl/worksheets/")] = ord("S")  # Sheet1.xml, here only
+
+    def shorter(data, start, local):  # the stream cut short: its end is never reached
+        at = start + (18 if local else 20)
+        struct.pack_into("<I", data, at, struct.unpack_from("<I", data, at)[0] - 40)
+
+    def crc(data, start, local):
+        at = start + (14 if local else 16)
+        struct.pack_into("<I", data, at, struct.unpack_from("<I", data, at)[0] ^ 1)
+
+    def declared(data, start, local):  # says 1000 bytes, inflates to 8 MB
+        struct.pack_into("<I", data, start + (22 if local else 24), 1000)
+
+    utf16 = BILLION_LAUGHS.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+    return {
+        "plain": workbook, "stored": _stored(workbook), "far cell": far_cell(workbook),
+        "far dimension": far_cell(workbook, dimension=True),
+        "stored far cell": _stored(far_cell(workbook)),
+        "entities": billion_laughs(workbook),
+        "entities in utf-16": rezip(workbook, replace={
+            "xl/sharedStrings.xml": lambda _: utf16.encode("utf-16")}),
+        "a byte-order mark": rezip(workbook, replace={
+            "xl/worksheets/sheet1.xml": lambda xml: b"\xef\xbb\xbf" + xml}),
+        "encrypted entry": _edited(workbook, flag(0x1)),
+        "strong encryption": _edited(workbook, flag(0x40)),
+        "local name differs": _edited(workbook, local_name),
+        "stream cut short": _edited(workbook, shorter), "no end of stream": _unended(workbook),
+        "bad checksum": _edited(workbook, crc),
+        "declared size a lie": _edited(zip_bomb(workbook, inflated_mb=8), declared),
+        "bomb": zip_bomb(workbook, inflated_mb=20),
+    }
+
+
+@pytest.mark.parametrize("limits", [Limits(), Limits(max_rows=40, max_cols=9),
+                                    Limits(max_inflated=60_000)], ids=repr)
+def test_a_part_judged_at_once_gets_the_verdict_it_gets_as_a_stream(workbook, limits,
+                                                                   monkeypatch):
+    from toolkit import safety
+
+    files = _odd_files(workbook)
+    verdicts = {}
+    for way, whole in (("at once", safety.WHOLE_PART_BYTES), ("as a stream", 0)):
+        monkeypatch.setattr(safety, "WHOLE_PART_BYTES", whole)
+        monkeypatch.setattr(safety, "_PASSED", {})
+        verdicts[way] = {name: (v.reason, v.detail, v.fields)
+                         for name, v in ((n, check(d, limits)) for n, d in files.items())}
+    assert verdicts["at once"] == verdicts["as a stream"]
+    if limits == Limits():  # and each is the verdict it should be
+        reasons = {name: verdict[0] for name, verdict in verdicts["at once"].items()}
+        assert reasons == {
+            "plain": "", "stored": "", "far cell": "too_many_cells",
+            "far dimension": "too_many_cells", "stored far cell": "too_many_cells",
+            "entities": "entity", "entities in utf-16": "entity", "a byte-order mark": "",
+            "encrypted entry": "damaged", "strong encryption": "damaged",
+            "local name differs": "damaged", "stream cut short": "damaged",
+            "no end of stream": "",  # as zipfile takes it: all there, checksum and all
+            "bad checksum": "damaged", "declared size a lie": "inflate", "bomb": "inflate"}
+
+
+def test_a_plain_part_is_inflated_once(workbook, monkeypatch):
+    from toolkit import safety
+
+    monkeypatch.setattr(safety, "_PASSED", {})
+    streamed = []
+    real = safety._scan_part
+    monkeypatch.setattr(safety, "_scan_part",
+                        lambda archive, info, *a, **k: streamed.append(info.filename)
+                        or real(archive, info, *a, **k))
+    assert check(workbook).ok and streamed == []
+    assert check(far_cell(workbook)).reason == "too_many_cells"
+    assert streamed == ["xl/worksheets/sheet1.xml"]  # parsed: the quick test could not prove it

@@ -291,14 +291,21 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
             if size > limits.max_inflated - total:
                 return _over_budget(fmt, info.filename, limits)
         else:
-            kept = [] if keep is not None or key is not None or info is rels else None
-            size = _scan_part(archive, info, limits, fmt, limits.max_inflated - total,
-                              sheet=sheet, kept=kept, room=KEPT_BYTES - total)
-            if isinstance(size, Verdict):
-                return size
-            inflated = b"".join(kept) if kept is not None else None
-            if inflated is not None and len(inflated) != size:
-                inflated = None  # past the allowance while it was read: not all of it was kept
+            whole = _whole_part(archive, data, info, limits, fmt, limits.max_inflated - total,
+                                sheet)
+            if isinstance(whole, Verdict):
+                return whole
+            if whole is not None:  # a plain part, inflated and judged at once
+                size, inflated = len(whole), whole if len(whole) <= KEPT_BYTES - total else None
+            else:
+                kept = [] if keep is not None or key is not None or info is rels else None
+                size = _scan_part(archive, info, limits, fmt, limits.max_inflated - total,
+                                  sheet=sheet, kept=kept, room=KEPT_BYTES - total)
+                if isinstance(size, Verdict):
+                    return size
+                inflated = b"".join(kept) if kept is not None else None
+                if inflated is not None and len(inflated) != size:
+                    inflated = None  # past the allowance while read: not all of it was kept
             if key is not None and inflated is not None:
                 _remember(key, inflated)
         if info is rels and zipped_sheets:  # too big to keep: any part may be a sheet
@@ -450,6 +457,61 @@ def _position(ref: str) -> tuple[int, int] | None:
     if len(letters) > 4 or len(digits) > 9:
         return _BEYOND
     return int(digits), _col_number(letters)
+
+
+WHOLE_PART_BYTES = 1 << 20  # a plain part declared up to this size is inflated at once
+_NOT_PLAIN = 0x1 | 0x20 | 0x40  # encrypted, compressed patch data, strong encryption
+
+
+def _whole_part(archive, data: bytes, info, limits: Limits, fmt: str, budget: int,
+                sheet: bool):
+    """``_scan_part`` in one go for a plain part: the part's bytes, or a refusal; None
+    when it is not plain, to be scanned as a stream (which then says what is wrong).
+
+    A plain part is stored or deflated, not encrypted, declared at most
+    ``WHOLE_PART_BYTES`` and within its caps, its local header where its entry says and
+    naming it alike, and its bytes inflate to exactly the declared size, with the
+    declared CRC. It is then judged whole, as one window: what
+    ``_scan_part`` judges chunk by chunk. A sheet the literal searches cannot prove
+    within the caps is parsed (``_scan_part`` with ``quick=False``), as a stream.
+    """
+    import zlib
+
+    cap = max(limits.ratio_floor, limits.ratio * max(info.compress_size, 1))
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) \
+            or info.flag_bits & _NOT_PLAIN or info.file_size > min(WHOLE_PART_BYTES, cap) \
+            or fmt == "ods" and info.filename.lower() == "content.xml":  # parsed: a stream
+        return None
+    local = _local_header(data, info)
+    if local is None or local[1] + info.compress_size > len(data):
+        return None
+    start = info.header_offset  # the local name, read as zipfile reads it
+    name = data[start + 30:start + 30 + struct.unpack_from("<H", data, start + 26)[0]]
+    if name.decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace") \
+            != info.orig_filename:
+        return None
+    packed = data[local[1]:local[1] + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        inflated = packed
+    else:
+        inflater = zlib.decompressobj(-15)
+        try:
+            inflated = inflater.decompress(packed, info.file_size + 1)
+        except zlib.error:
+            return None
+    if len(inflated) != info.file_size or zlib.crc32(inflated) != info.CRC:
+        return None
+    if len(inflated) > budget:
+        return _over_budget(fmt, info.filename, limits)
+    if _DTD.search(inflated):
+        return _refuse(fmt, "entity", info.filename, part=info.filename)
+    codec = _utf16_codec(inflated[:_CHUNK])
+    if codec and _DTD.search(inflated.decode(codec, errors="replace").encode()):
+        return _refuse(fmt, "entity", info.filename, part=info.filename)
+    if sheet and not surely_within(inflated, limits):
+        size = _scan_part(archive, info, limits, fmt, budget, sheet=True, quick=False)
+        return size if isinstance(size, Verdict) else inflated
+    return inflated
 
 
 def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, sheet: bool = False,
