@@ -150,3 +150,14 @@ def test_submission_time_helpers():
     assert ledger.parse_time("not a time") is None
     assert sub(sent="").sent == ledger.parse_time("2024-07-20T09:00:00+08:00")  # falls back
     assert replace(sub(), status="valid").is_current
+
+
+def test_supersede_returns_the_current_row_as_it_now_is(conn):
+    late = ledger.record(conn, sub(sha="2" * 64, source="v2", sent="2024-07-08T10:00:00+08:00"))
+    early = ledger.record(conn, sub(sha="1" * 64, source="v1", sent="2024-07-05T10:00:00+08:00"))
+    current = ledger.supersede(conn, "2024H1", "653101")
+    assert current == ledger.get(conn, late.id)
+    ledger.set_status(conn, late.id, "rejected")  # the later one is out: the earlier is back
+    current = ledger.supersede(conn, "2024H1", "653101")
+    assert current == ledger.get(conn, early.id)
+    assert (current.status, current.superseded_by) == ("received", None)

@@ -190,7 +190,9 @@ def supersede(conn: sqlite3.Connection, period: str, unit_code: str,
             text = reason(latest, sub) if reason else None
             conn.execute("UPDATE submissions SET status = 'superseded', superseded_by = ?, "
                          "reason = COALESCE(?, reason) WHERE id = ?", (latest.id, text, sub.id))
-    return get(conn, latest.id)
+    if latest.status == "superseded":  # as the row now is
+        return replace(latest, status="received", superseded_by=None)
+    return latest
 
 
 def set_status(conn: sqlite3.Connection, submission_id: int, status: str,
