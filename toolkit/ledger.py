@@ -80,12 +80,13 @@ def iso(moment: dt.datetime | None) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+_FIELDS = frozenset((*_COLUMNS, "id"))
+_MAY_BE_NULL = frozenset(("superseded_by", "id"))  # else a NULL comes back as ""
+
+
 def _from_row(row: sqlite3.Row) -> Submission:
-    data = {k: row[k] for k in row.keys() if k in _COLUMNS or k == "id"}
-    for key, value in data.items():
-        if value is None and key not in ("superseded_by", "id"):
-            data[key] = ""
-    return Submission(**data)
+    return Submission(**{k: "" if v is None and k not in _MAY_BE_NULL else v
+                         for k, v in zip(row.keys(), row) if k in _FIELDS})
 
 
 def _check_status(status: str) -> None:
