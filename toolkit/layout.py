@@ -58,7 +58,6 @@ PROPERTY_PREFIX = "toolkit."
 
 
 @functools.lru_cache(maxsize=1024)
-@functools.lru_cache(maxsize=1024)  # a few columns, named thousands of times a run
 def col_letter(col: int) -> str:
     letters = ""
     while col:
