@@ -191,6 +191,15 @@ def test_invalid_yaml_names_its_line(tmp_path):
     assert "indentation" in problem.hint
 
 
+def test_a_list_saved_in_another_encoding_is_a_problem_not_a_crash(tmp_path):
+    path = tmp_path / "tasklist.yaml"
+    path.write_bytes(MINI.encode("gb18030"))
+    with pytest.raises(TaskListError) as info:
+        load_tasklist(path)
+    [problem] = info.value.problems
+    assert "not UTF-8" in problem.message and "UTF-8" in problem.hint
+
+
 # --- the bundled list against the plan ---------------------------------------
 
 @pytest.fixture(scope="module")
