@@ -113,9 +113,9 @@ def read_submission(path: str | Path, fmt: str = "", data: bytes | None = None,
                     parts: dict | None = None) -> WorkbookValues:
     """``read_values`` of the sheets validation reads (``submission_sheets``) and the cells
     holding a formula (``toolkit.formulas``): what collect keeps of a received workbook,
-    read once. ``fmt``: its real format (else the suffix
-    says); ``data`` and ``parts``: its bytes and the zip parts the safety checks already
-    inflated (``toolkit.safety.inspect``), used instead of reading them again."""
+    read once. ``fmt``: its real format (else the suffix says); ``data`` and ``parts``:
+    its bytes and the zip parts the safety checks already inflated
+    (``toolkit.safety.inspect``), used instead of reading them again."""
     from dataclasses import replace
 
     from toolkit.formulas import formula_cells
