@@ -280,6 +280,7 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
     contexts = {flag: repr((fmt, limits, flag)).encode() for flag in (False, True)}
     if rels is not None and zipped_sheets:
         infos = [rels] + [i for i in infos if i is not rels]
+    ends = _ends(archive, infos)
     for info in infos:
         lowered = info.filename.lstrip("/").lower()
         sheet = zipped_sheets and (named is None or lowered in named
@@ -291,11 +292,9 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
             if size > limits.max_inflated - total:
                 return _over_budget(fmt, info.filename, limits)
         else:
-            whole = _whole_part(archive, data, info, limits, fmt, limits.max_inflated - total,
-                                sheet)
-            if isinstance(whole, Verdict):
-                return whole
-            if whole is not None:  # a plain part, inflated and judged at once
+            whole = _whole_part(data, info, limits, fmt, limits.max_inflated - total, sheet,
+                                ends[id(info)])
+            if whole is not None:  # a plain part that passes, inflated and judged at once
                 size, inflated = len(whole), whole if len(whole) <= KEPT_BYTES - total else None
             else:
                 kept = [] if keep is not None or key is not None or info is rels else None
@@ -463,54 +462,65 @@ WHOLE_PART_BYTES = 1 << 20  # a plain part declared up to this size is inflated 
 _NOT_PLAIN = 0x1 | 0x20 | 0x40  # encrypted, compressed patch data, strong encryption
 
 
-def _whole_part(archive, data: bytes, info, limits: Limits, fmt: str, budget: int,
-                sheet: bool):
-    """``_scan_part`` in one go for a plain part: the part's bytes, or a refusal; None
-    when it is not plain, to be scanned as a stream (which then says what is wrong).
+def _ends(archive, infos) -> dict:
+    """Where each entry's bytes must end: at the next local header, or the central
+    directory (what newer Pythons' zipfile checks, against overlapping entries)."""
+    ends, end = {}, getattr(archive, "start_dir", None)
+    for info in sorted(infos, key=lambda i: i.header_offset, reverse=True):
+        ends[id(info)] = end
+        end = info.header_offset
+    return ends
+
+
+def _whole_part(data: bytes, info, limits: Limits, fmt: str, budget: int, sheet: bool,
+                end: int | None) -> bytes | None:
+    """The bytes of a plain part that passes every check ``_scan_part`` makes, judged at
+    once as one window; None for any other part, to be scanned as a stream, which then
+    says what is wrong with it (a refusal is never told here, so it is always the
+    stream's). ``end``: where the part's bytes must end (``_ends``).
 
     A plain part is stored or deflated, not encrypted, declared at most
     ``WHOLE_PART_BYTES`` and within its caps, its local header where its entry says and
-    naming it alike, and its bytes inflate to exactly the declared size, with the
-    declared CRC. It is then judged whole, as one window: what
-    ``_scan_part`` judges chunk by chunk. A sheet the literal searches cannot prove
-    within the caps is parsed (``_scan_part`` with ``quick=False``), as a stream.
+    naming it as zipfile reads it, its bytes ending before the next entry, and it
+    inflates to exactly the declared size with the declared CRC. Judged as one window, a
+    part cannot be misjudged at a chunk's edge.
     """
     import zlib
 
     cap = max(limits.ratio_floor, limits.ratio * max(info.compress_size, 1))
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) \
             or info.flag_bits & _NOT_PLAIN or info.file_size > min(WHOLE_PART_BYTES, cap) \
+            or info.file_size > budget \
             or fmt == "ods" and info.filename.lower() == "content.xml":  # parsed: a stream
         return None
     local = _local_header(data, info)
-    if local is None or local[1] + info.compress_size > len(data):
+    if local is None or local[1] + info.compress_size > min(len(data), end or len(data)):
         return None
     start = info.header_offset  # the local name, read as zipfile reads it
-    name = data[start + 30:start + 30 + struct.unpack_from("<H", data, start + 26)[0]]
-    if name.decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace") \
-            != info.orig_filename:
+    flags = struct.unpack_from("<H", data, start + 6)[0]
+    name_len = struct.unpack_from("<H", data, start + 26)[0]
+    try:
+        name = data[start + 30:start + 30 + name_len].decode(
+            "utf-8" if flags & 0x800 else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if name != info.orig_filename:
         return None
     packed = data[local[1]:local[1] + info.compress_size]
     if info.compress_type == zipfile.ZIP_STORED:
         inflated = packed
     else:
-        inflater = zlib.decompressobj(-15)
         try:
-            inflated = inflater.decompress(packed, info.file_size + 1)
+            inflated = zlib.decompressobj(-15).decompress(packed, info.file_size + 1)
         except zlib.error:
             return None
     if len(inflated) != info.file_size or zlib.crc32(inflated) != info.CRC:
         return None
-    if len(inflated) > budget:
-        return _over_budget(fmt, info.filename, limits)
-    if _DTD.search(inflated):
-        return _refuse(fmt, "entity", info.filename, part=info.filename)
     codec = _utf16_codec(inflated[:_CHUNK])
-    if codec and _DTD.search(inflated.decode(codec, errors="replace").encode()):
-        return _refuse(fmt, "entity", info.filename, part=info.filename)
-    if sheet and not surely_within(inflated, limits):
-        size = _scan_part(archive, info, limits, fmt, budget, sheet=True, quick=False)
-        return size if isinstance(size, Verdict) else inflated
+    if _DTD.search(inflated) or \
+            codec and _DTD.search(inflated.decode(codec, errors="replace").encode()) or \
+            sheet and not surely_within(inflated, limits):
+        return None
     return inflated
 
 
@@ -563,10 +573,16 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, sheet: bool
                     if _DTD.search(text):
                         return _refuse(fmt, "entity", name, part=name)
                     tail16 = text[-512:]
-                # judged up to the last tag begun near its end: that tag is judged whole
-                # with the next chunk (or on its own after the last one)
-                cut = window.rfind(b"<", max(0, len(window) - 512))
-                judged, carry = (window, b"") if cut < 0 else (window[:cut], window[cut:])
+                # judged up to a tag begun and not ended: that tag is judged whole with the
+                # next chunk (or on its own after the last one), however long it is
+                cut = window.rfind(b"<")
+                judged, carry = (window[:cut], window[cut:]) \
+                    if cut >= 0 and window.find(b">", cut) < 0 else (window, b"")
+                if len(carry) > _CHUNK:  # a tag longer than a chunk
+                    if quick:
+                        unproven = True  # proved by the parse, whatever its length
+                        break
+                    carry = carry[-512:]
                 if quick and not surely_within(judged, limits):
                     unproven = True
                     break
@@ -603,13 +619,13 @@ _DIMENSION_AT = re.compile(rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\
 
 
 def _dimensions(window: bytes):
-    """Every dimension reference in ``window``, after < or a prefix."""
+    """Every dimension reference in ``window``, after < or a prefix; None for a dimension
+    whose reference the window does not hold (cut off, or none)."""
     at = window.find(b"dimension")
     while at >= 0:
         if at and window[at - 1] in b"<:":
             match = _DIMENSION_AT.match(window, at)
-            if match:
-                yield match.group(1)
+            yield match.group(1) if match else None
         at = window.find(b"dimension", at + 9)
 
 
@@ -663,6 +679,8 @@ def surely_within(window: bytes, limits: Limits) -> bool:
         if flat.count(b" r=") != tags or b" r " in flat:
             return False
     for ref in _dimensions(window):
+        if ref is None:
+            return False
         for piece in ref.decode(errors="replace").split(":"):
             at = _position(piece.strip())
             if at is None or at[0] > limits.max_rows or at[1] > limits.max_cols:
