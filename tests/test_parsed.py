@@ -87,7 +87,7 @@ def test_a_broken_or_missing_cache_changes_nothing(tmp_path, cache, monkeypatch)
     kept, = cache.glob("config-*.json")
     kept.write_text('{"units": [', encoding="utf-8")  # cut short
     assert kashi(tmp_path) == ("喀什", dt.date(2024, 7, 10))
-    assert json.loads(kept.read_text(encoding="utf-8"))["units"]  # written again, whole
+    assert json.loads(kept.read_text(encoding="utf-8"))["data"]["units"]  # written again, whole
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder would be", encoding="utf-8")
     monkeypatch.setenv(ENV_CACHE, str(blocked / "parsed"))
@@ -138,7 +138,8 @@ def test_other_bytes_or_another_parser_parse_again(cache):
 
 
 def test_the_catalogue_read_from_its_kept_parse_is_the_catalogue(cache):
-    fresh = catalogue._merged(sorted(catalogue.TEXT_DIR.glob("*.yaml")))
+    fresh = catalogue._merged({path.name: path.read_bytes()
+                               for path in sorted(catalogue.TEXT_DIR.glob("*.yaml"))})
     catalogue.entries.cache_clear()
     try:
         assert catalogue.entries() == fresh  # parsed, and kept
@@ -176,3 +177,70 @@ def test_an_edited_task_list_is_read_anew_and_its_problems_keep_their_lines(tmp_
     with pytest.raises(TaskListError) as info:
         load_tasklist(path)
     assert [p.line for p in info.value.problems if "duplicate action" in p.message] == [second]
+
+
+def test_a_kept_parse_that_reads_back_wrong_is_passed_over(tmp_path, cache):
+    write_config(tmp_path, "喀什")
+    kashi(tmp_path)
+    kept, = cache.glob("config-*.json")
+    for garbage in ("[" * 100_000 + "]" * 100_000, "[]", '{"key": "other", "data": {}}'):
+        kept.write_text(garbage, encoding="utf-8")
+        assert kashi(tmp_path) == ("喀什", dt.date(2024, 7, 10))
+
+
+def test_a_config_with_old_mac_line_endings_is_read_as_before(tmp_path, cache):
+    (tmp_path / CONFIG_NAME).write_bytes(CONFIG.format(name="喀什", day="10")
+                                         .replace("\n", "\r").encode("utf-8"))
+    assert kashi(tmp_path) == ("喀什", dt.date(2024, 7, 10))
+
+
+ALIASES = """
+junk:
+  a: &a [x, x, x, x, x, x, x, x, x, x]
+  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+  e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+"""
+
+
+def test_a_task_list_whose_aliases_multiply_it_is_not_kept(tmp_path, cache, monkeypatch):
+    from toolkit.tasklist import BUNDLED_TASKLIST, load_tasklist
+
+    path = tmp_path / "tasklist.yaml"
+    path.write_text(BUNDLED_TASKLIST.read_text(encoding="utf-8") + ALIASES, encoding="utf-8")
+    kept = load_tasklist(path)
+    assert not list(cache.glob("tasklist-*.json"))  # 100,000 values from six lines: not kept
+    monkeypatch.setenv(ENV_CACHE, "")
+    assert load_tasklist(path) == kept
+
+
+def test_a_recursive_task_list_is_refused_with_or_without_a_cache(tmp_path, cache, monkeypatch):
+    from toolkit.errors import TaskListError
+    from toolkit.tasklist import BUNDLED_TASKLIST, load_tasklist
+
+    path = tmp_path / "tasklist.yaml"
+    text = BUNDLED_TASKLIST.read_text(encoding="utf-8")
+    path.write_text(text.replace("plan:\n", "plan: &plan\n  self: *plan\n", 1), encoding="utf-8")
+    messages = []
+    for folder in (str(cache), ""):
+        monkeypatch.setenv(ENV_CACHE, folder)
+        with pytest.raises(TaskListError) as info:
+            load_tasklist(path)
+        messages.append([str(p) for p in info.value.problems])
+    assert messages[0] == messages[1] and "recursive" in messages[0][0]
+
+
+def test_a_task_list_named_like_the_catalogue_leaves_the_catalogue_kept(tmp_path, cache):
+    from toolkit.tasklist import BUNDLED_TASKLIST, load_tasklist
+
+    catalogue.entries.cache_clear()
+    try:
+        catalogue.entries()
+        path = tmp_path / "catalogue.yaml"
+        path.write_text(BUNDLED_TASKLIST.read_text(encoding="utf-8"), encoding="utf-8")
+        load_tasklist(path)
+        assert len(list(cache.glob("catalogue-*.json"))) == 1
+        assert len(list(cache.glob("tasklist-*.json"))) == 1
+    finally:
+        catalogue.entries.cache_clear()

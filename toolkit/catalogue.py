@@ -20,24 +20,27 @@ def entries() -> dict[str, dict[str, str]]:
     once for the files as they are (``toolkit.parsed``)."""
     from toolkit.parsed import parsed, parser
 
-    paths = sorted(TEXT_DIR.glob("*.yaml"))
-    sources = [path.name.encode() + b"\0" + path.read_bytes() for path in paths]
-    return parsed("catalogue", sources, lambda: _merged(paths), parser("yaml"))
+    files = {path.name: path.read_bytes() for path in sorted(TEXT_DIR.glob("*.yaml"))}
+    sources = [name.encode() + b"\0" + raw for name, raw in files.items()]
+    return parsed("catalogue", sources, lambda: _merged(files), parser("yaml", __file__))
 
 
-def _merged(paths) -> dict[str, dict[str, str]]:
+def _merged(files: dict[str, bytes]) -> dict[str, dict[str, str]]:
+    """The entries of the catalogue's files ({name: bytes}, in order), checked."""
     import yaml
+
+    from toolkit.parsed import text_of
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: every command starts faster
     merged: dict[str, dict[str, str]] = {}
-    for path in paths:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
+    for name, raw in files.items():
+        data = yaml.load(text_of(raw), Loader=loader) or {}  # noqa: S506
         for key, texts in data.items():
             if key in merged:
-                raise KeyError(f"catalogue key {key!r} defined twice ({path.name})")
+                raise KeyError(f"catalogue key {key!r} defined twice ({name})")
             missing = [lang for lang in LANGS if lang not in texts]
             if missing:
-                raise KeyError(f"catalogue key {key!r} lacks {missing} ({path.name})")
+                raise KeyError(f"catalogue key {key!r} lacks {missing} ({name})")
             merged[key] = texts
     return merged
 

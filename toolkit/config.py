@@ -200,7 +200,7 @@ def _read_toml(path: Path) -> dict:
     """The TOML at ``path``, parsed once for its bytes as they are (``toolkit.parsed``)."""
     import hashlib
 
-    from toolkit.parsed import parsed, parser
+    from toolkit.parsed import parsed, parser, text_of
 
     raw = path.read_bytes()
 
@@ -208,7 +208,7 @@ def _read_toml(path: Path) -> dict:
         import tomllib
 
         try:
-            return tomllib.loads(raw.decode("utf-8"))
+            return tomllib.loads(text_of(raw))
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
@@ -216,7 +216,7 @@ def _read_toml(path: Path) -> dict:
 
     # one kept parse a workspace: another's does not replace it
     name = "config-" + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
-    return parsed(name, [raw], parse, parser("tomllib"))
+    return parsed(name, [raw], parse, parser("tomllib", __file__))
 
 
 def open_workspace(workspace: str | os.PathLike | None = None) -> Workspace:

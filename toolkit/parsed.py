@@ -1,11 +1,13 @@
 """Text files parsed once: what a parse gave, kept as JSON, so that a command need not
 parse again files that have not changed (the catalogue, a 1,000-unit toolkit.toml).
 
-A kept parse is named by a digest of the files' bytes and of what parsed them: an
-edited file is parsed again, whatever its time stamp says. Only data JSON gives back
-exactly is kept (text, numbers, true/false, dates and times, lists, tables, whatever
-their keys); anything else (a tuple) is parsed every time. A cache folder that cannot be read or
-written is passed over: the files are then parsed, as without one.
+A kept parse is named by a digest of the files' bytes and of what parsed them (the
+parsing library, and the module that called it): an edited file is parsed again,
+whatever its time stamp says. Only data JSON gives back exactly is kept (text, numbers,
+true/false, dates and times, lists, tables, whatever their keys), and only while it is
+no bigger than its files (YAML aliases can make it many times bigger); anything else
+is parsed every time. A cache folder that cannot be read or written, or a kept parse
+that will not read back, is passed over: the files are then parsed, as without one.
 
 The folder is ``$TOOLKIT_CACHE`` when set (empty: keep nothing), else the user's cache
 folder (``%LOCALAPPDATA%`` on Windows, ``$XDG_CACHE_HOME`` or ``~/.cache`` elsewhere).
@@ -21,7 +23,7 @@ import os
 from pathlib import Path
 
 ENV_CACHE = "TOOLKIT_CACHE"
-FORMAT = b"parsed-1"  # how a kept parse is written: a change here parses everything again
+FORMAT = b"parsed-2"  # how a kept parse is written: a change here parses everything again
 
 
 def cache_folder() -> Path | None:
@@ -35,54 +37,70 @@ def cache_folder() -> Path | None:
     return Path(base) / "urbanization-toolkit" / "parsed"
 
 
-def parser(module: str) -> bytes:
-    """What tells one version of the parsing ``module`` from another, without importing
-    it: Python's version (a module of its own, as tomllib, goes with it) and the
-    module's source (a package's ``__init__``, which names its version)."""
+def text_of(raw: bytes) -> str:
+    """``raw`` as ``Path.read_text(encoding="utf-8")`` reads it: any line ending as \\n."""
+    return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parser(module: str, caller: str) -> bytes:
+    """What tells one way of parsing from another, without importing the parsing
+    ``module``: Python's version (a module of its own, as tomllib, goes with it), the
+    module's source (a package's ``__init__``, which names its version) and the source
+    of ``caller`` (the ``__file__`` of the module that parses)."""
     import importlib.util
     import sys
 
-    named = f"{module} {sys.version}".encode()
+    out = [f"{module} {sys.version}".encode()]
     with contextlib.suppress(ImportError, ValueError, OSError, TypeError):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
-            return named + b"\0" + Path(spec.origin).read_bytes()
-    return named
+            out.append(Path(spec.origin).read_bytes())
+    with contextlib.suppress(OSError):
+        out.append(Path(caller).read_bytes())
+    return b"\0".join(out)
 
 
 def parsed(name: str, sources: list[bytes], parse, by: bytes):
     """What ``parse()`` gives for ``sources`` (the bytes it parses), from the parse kept
     for these very bytes when there is one. ``name`` tells one kept parse from another
-    (a newer parse of the same name replaces it); ``by`` tells what parses (``parser``):
-    another version parses again."""
+    (a newer parse of the same name replaces it; letters, digits and dashes); ``by``
+    tells what parses (``parser``): another way parses again."""
     folder = cache_folder()
     if folder is None:
         return parse()
     digest = hashlib.blake2b(FORMAT, digest_size=16)
-    digest.update(len(by).to_bytes(8, "little"))
-    digest.update(by)
-    for source in sources:
-        digest.update(len(source).to_bytes(8, "little"))
-        digest.update(source)
-    kept = folder / f"{name}-{digest.hexdigest()}.json"
-    with contextlib.suppress(OSError, ValueError):  # none yet, or unreadable: parse
-        return json.loads(kept.read_bytes(), object_hook=_decode)
+    for part in (by, *sources):
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    key = digest.hexdigest()
+    kept = folder / f"{name}-{key}.json"
+    with contextlib.suppress(Exception):  # none yet, unreadable, or not what it should be
+        back = json.loads(kept.read_bytes(), object_hook=_decode)
+        if isinstance(back, dict) and back.keys() == {"key", "data"} and back["key"] == key:
+            return back["data"]
     data = parse()
-    _keep(kept, name, data)
+    _keep(kept, name, key, data, sum(map(len, sources)))
     return data
 
 
-def _keep(path: Path, name: str, data) -> None:
-    """Write ``data`` to ``path`` when JSON gives it back exactly; drop older parses of
-    ``name``. Written whole or not at all: a parse read half-written would be wrong."""
+class _TooBig(Exception):
+    pass
+
+
+def _keep(path: Path, name: str, key: str, data, size: int) -> None:
+    """Write ``data`` to ``path`` when JSON gives it back exactly and it holds no more
+    values than its files have bytes; drop older parses of ``name``. Written whole or
+    not at all: a parse read half-written would be wrong."""
     from toolkit.atomic import write_bytes
 
     try:
-        text = json.dumps(_tables(data), ensure_ascii=False, allow_nan=False,
+        plain = _tables(data, [size + 1000])
+        text = json.dumps({"key": key, "data": plain}, ensure_ascii=False, allow_nan=False,
                           default=_encode)
-    except (TypeError, ValueError):  # a value JSON has no way to write, NaN: not kept
+        back = json.loads(text, object_hook=_decode)
+    except (_TooBig, TypeError, ValueError, RecursionError):  # aliases, NaN, a loop...
         return
-    if not _same(json.loads(text, object_hook=_decode), data):  # a tuple
+    if not _same(back["data"], data):  # a tuple
         return
     with contextlib.suppress(OSError):
         write_bytes(path, text.encode("utf-8"), durable=False)
@@ -98,14 +116,18 @@ _TIME_TYPES = {"\0date": dt.date, "\0datetime": dt.datetime, "\0time": dt.time}
 _PAIRS = "\0pairs"
 
 
-def _tables(value):
-    """``value`` with each table whose keys are not all text written as its pairs."""
+def _tables(value, left: list[int]):
+    """``value`` with each table whose keys are not all text written as its pairs;
+    ``left``: how many more values it may hold (_TooBig past that)."""
+    left[0] -= 1
+    if left[0] < 0:
+        raise _TooBig
     if isinstance(value, dict):
         if all(type(key) is str for key in value):
-            return {key: _tables(item) for key, item in value.items()}
-        return {_PAIRS: [[key, _tables(item)] for key, item in value.items()]}
+            return {key: _tables(item, left) for key, item in value.items()}
+        return {_PAIRS: [[key, _tables(item, left)] for key, item in value.items()]}
     if isinstance(value, list):
-        return [_tables(item) for item in value]
+        return [_tables(item, left) for item in value]
     return value
 
 

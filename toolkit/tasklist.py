@@ -34,17 +34,18 @@ class _LineDict(dict):
     line = 0
 
 
-def _yaml_load(path: Path, problems: list[Problem], lines: bool = True):
+def _yaml_load(path: Path, problems: list[Problem], lines: bool = True, kind: str = "yaml"):
     """Parse YAML keeping each mapping's line; a syntax error becomes a Problem.
     ``lines=False``: plain mappings, parsed once for the file's bytes
-    (``toolkit.parsed``): for a file that has no problem, whose lines nothing reads."""
+    (``toolkit.parsed``, as a ``kind`` of file): for a file that has no problem, whose
+    lines nothing reads."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise TaskListError([Problem(str(path), 0, f"cannot read the file: {exc.strerror}",
                                      "check the path in toolkit.toml [plan]")]) from exc
     if not lines:
-        return _plain_yaml(path, raw, problems)
+        return _plain_yaml(path, raw, problems, kind)
     import yaml
 
     def construct_mapping(loader, node, deep=False):
@@ -60,8 +61,10 @@ def _yaml_load(path: Path, problems: list[Problem], lines: bool = True):
 
     for cls in (Loader, FastLoader):
         cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    from toolkit.parsed import text_of
+
     try:
-        text = raw.decode("utf-8")
+        text = text_of(raw)
     except UnicodeDecodeError as exc:
         problems.append(Problem(str(path), 0, f"not UTF-8 text: {exc}",
                                 "save the file as UTF-8"))
@@ -80,22 +83,26 @@ def _yaml_load(path: Path, problems: list[Problem], lines: bool = True):
         return None
 
 
-def _plain_yaml(path: Path, raw: bytes, problems: list[Problem]):
+def _plain_yaml(path: Path, raw: bytes, problems: list[Problem], kind: str):
     """``raw`` parsed without lines, from the parse kept for these bytes when there is
     one; anything wrong with it is a Problem with no line (parse again with lines)."""
     import hashlib
 
-    from toolkit.parsed import parsed, parser
+    from toolkit.parsed import parsed, parser, text_of
 
     def parse():
         import yaml
 
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return yaml.load(raw.decode("utf-8"), Loader=loader)  # noqa: S506 - safe loader
+        class Plain(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # as with lines, but plain
+            pass
 
-    name = f"{path.stem}-" + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
+        Plain.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                              lambda loader, node: loader.construct_mapping(node, deep=True))
+        return yaml.load(text_of(raw), Loader=Plain)  # noqa: S506 - SafeLoader subclass
+
+    name = f"{kind}-" + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
     try:
-        return parsed(name, [raw], parse, parser("yaml"))
+        return parsed(name, [raw], parse, parser("yaml", __file__))
     except Exception as exc:  # noqa: BLE001 - any failure is told again, with its line
         problems.append(Problem(str(path), 0, f"{type(exc).__name__}: {exc}"))
         return None
@@ -160,7 +167,7 @@ def load_units(path: Path = BUNDLED_UNITS, problems: list[Problem] | None = None
 
 
 def _units(path: Path, problems: list[Problem], lines: bool) -> tuple[Unit, ...]:
-    data = _yaml_load(path, problems, lines)
+    data = _yaml_load(path, problems, lines, "units")
     units: list[Unit] = []
     seen: dict[str, int] = {}
     rows = (data or {}).get("units") if isinstance(data, dict) else None
@@ -218,7 +225,7 @@ def _tasklist(path: Path, units: tuple[Unit, ...] | None, units_path: Path,
     problems: list[Problem] = []
     if units is None:
         units = load_units(units_path, problems)
-    data = _yaml_load(path, problems, lines)
+    data = _yaml_load(path, problems, lines, "tasklist")
     if data is None:
         raise TaskListError(problems or [Problem(str(path), 1, "the file is empty")])
     if not isinstance(data, dict):
