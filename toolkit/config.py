@@ -198,9 +198,7 @@ def resolve_root(workspace: str | os.PathLike | None = None) -> Path:
 
 def _read_toml(path: Path) -> dict:
     """The TOML at ``path``, parsed once for its bytes as they are (``toolkit.parsed``)."""
-    import hashlib
-
-    from toolkit.parsed import parsed, parser, text_of
+    from toolkit.parsed import name_for, parsed, parser, text_of
 
     raw = path.read_bytes()
 
@@ -214,9 +212,7 @@ def _read_toml(path: Path) -> dict:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
-    # one kept parse a workspace: another's does not replace it
-    name = "config-" + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
-    return parsed(name, [raw], parse, parser("tomllib", __file__))
+    return parsed(name_for("config", path), [raw], parse, parser("tomllib", __file__))
 
 
 def open_workspace(workspace: str | os.PathLike | None = None) -> Workspace:

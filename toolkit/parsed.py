@@ -37,6 +37,12 @@ def cache_folder() -> Path | None:
     return Path(base) / "urbanization-toolkit" / "parsed"
 
 
+def name_for(kind: str, path) -> str:
+    """The name of a file's kept parse (``parsed``): its ``kind`` and where it is, so that
+    one file's parse never replaces another's."""
+    return f"{kind}-" + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
+
+
 def text_of(raw: bytes) -> str:
     """``raw`` as ``Path.read_text(encoding="utf-8")`` reads it: any line ending as \\n."""
     return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")

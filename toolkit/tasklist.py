@@ -86,9 +86,7 @@ def _yaml_load(path: Path, problems: list[Problem], lines: bool = True, kind: st
 def _plain_yaml(path: Path, raw: bytes, problems: list[Problem], kind: str):
     """``raw`` parsed without lines, from the parse kept for these bytes when there is
     one; anything wrong with it is a Problem with no line (parse again with lines)."""
-    import hashlib
-
-    from toolkit.parsed import parsed, parser, text_of
+    from toolkit.parsed import name_for, parsed, parser, text_of
 
     def parse():
         import yaml
@@ -100,9 +98,8 @@ def _plain_yaml(path: Path, raw: bytes, problems: list[Problem], kind: str):
                               lambda loader, node: loader.construct_mapping(node, deep=True))
         return yaml.load(text_of(raw), Loader=Plain)  # noqa: S506 - SafeLoader subclass
 
-    name = f"{kind}-" + hashlib.blake2b(str(path).encode(), digest_size=6).hexdigest()
     try:
-        return parsed(name, [raw], parse, parser("yaml", __file__))
+        return parsed(name_for(kind, path), [raw], parse, parser("yaml", __file__))
     except Exception as exc:  # noqa: BLE001 - any failure is told again, with its line
         problems.append(Problem(str(path), 0, f"{type(exc).__name__}: {exc}"))
         return None
