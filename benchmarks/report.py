@@ -76,16 +76,12 @@ def ratio(stage: Stage, stages: list[Stage]) -> float | None:
     return stage.median / floor.median
 
 
-def _width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def table(stages: list[Stage]) -> str:
     """The figures as an aligned plain-text table."""
     headers = ["stage", "n", "runs", "median s", "min–max s", "CPU s", "peak RSS MB",
                "tree RSS MB", "× floor"]
+    from toolkit.cli.table import width
+
     rows = []
     for s in stages:
         r = ratio(s, stages)
@@ -93,10 +89,10 @@ def table(stages: list[Stage]) -> str:
                      f"{s.median:.3f}", f"{min(s.walls):.3f}–{max(s.walls):.3f}",
                      f"{s.median_cpu:.3f}", f"{s.peak_rss / MB:.0f}", f"{s.peak_tree / MB:.0f}",
                      "" if r is None else f"{r:.1f}"])
-    widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max(width(h), *(width(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
     def line(cells):
-        return "  ".join(c + " " * (widths[i] - _width(c)) if i == 0 else c.rjust(widths[i])
+        return "  ".join(c + " " * (widths[i] - width(c)) if i == 0 else c.rjust(widths[i])
                          for i, c in enumerate(cells))
 
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
