@@ -244,3 +244,32 @@ def test_a_task_list_named_like_the_catalogue_leaves_the_catalogue_kept(tmp_path
         assert len(list(cache.glob("tasklist-*.json"))) == 1
     finally:
         catalogue.entries.cache_clear()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_in_place_of_a_kept_parse_is_passed_over_not_waited_on(tmp_path, cache):
+    import subprocess
+    import sys
+
+    write_config(tmp_path, "喀什")
+    kashi(tmp_path)
+    kept, = cache.glob("config-*.json")
+    kept.unlink()
+    os.mkfifo(kept)  # nobody ever writes to it: reading it would wait for ever
+    script = ("import sys; from toolkit.config import open_workspace; "
+              "print(open_workspace(sys.argv[1]).tasklist.unit('653101').name)")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                          text=True, encoding="utf-8", timeout=60,
+                          env={**os.environ, ENV_CACHE: str(cache)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "喀什"
+    assert kept.is_file()  # the parse is kept again, as a file
+
+
+def test_a_kept_parse_far_bigger_than_its_files_is_not_read(tmp_path, cache):
+    write_config(tmp_path, "喀什")
+    kashi(tmp_path)
+    kept, = cache.glob("config-*.json")
+    text = kept.read_text(encoding="utf-8").replace("喀什", "读自缓存")
+    kept.write_text(text + " " * 2_000_000, encoding="utf-8")  # still valid JSON
+    assert kashi(tmp_path) == ("喀什", dt.date(2024, 7, 10))  # parsed again, not read

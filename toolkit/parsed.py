@@ -7,7 +7,8 @@ whatever its time stamp says. Only data JSON gives back exactly is kept (text, n
 true/false, dates and times, lists, tables, whatever their keys), and only while it is
 no bigger than its files (YAML aliases can make it many times bigger); anything else
 is parsed every time. A cache folder that cannot be read or written, or a kept parse
-that will not read back, is passed over: the files are then parsed, as without one.
+that will not read back (or is no plain file, or far bigger than its files), is passed
+over: the files are then parsed, as without one.
 
 The folder is ``$TOOLKIT_CACHE`` when set (empty: keep nothing), else the user's cache
 folder (``%LOCALAPPDATA%`` on Windows, ``$XDG_CACHE_HOME`` or ``~/.cache`` elsewhere).
@@ -79,14 +80,32 @@ def parsed(name: str, sources: list[bytes], parse, by: bytes):
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
     key = digest.hexdigest()
-    kept = folder / f"{name}-{key}.json"
+    kept, size = folder / f"{name}-{key}.json", sum(map(len, sources))
     with contextlib.suppress(Exception):  # none yet, unreadable, or not what it should be
-        back = json.loads(kept.read_bytes(), object_hook=_decode)
+        back = json.loads(_read_kept(kept, _MOST_PER_BYTE * size + 1_000_000),
+                          object_hook=_decode)
         if isinstance(back, dict) and back.keys() == {"key", "data"} and back["key"] == key:
             return back["data"]
     data = parse()
-    _keep(kept, name, key, data, sum(map(len, sources)))
+    _keep(kept, name, key, data, size)
     return data
+
+
+# the most bytes of JSON a byte of the files may become (a control character: \u0000)
+_MOST_PER_BYTE = 8
+
+
+def _read_kept(path: Path, most: int) -> bytes:
+    """The bytes of a kept parse: a plain file of at most ``most`` bytes, opened without
+    waiting (a pipe or a device put in its place would make a command hang)."""
+    import stat
+
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(handle, "rb") as file:
+        found = os.fstat(file.fileno())
+        if not stat.S_ISREG(found.st_mode) or found.st_size > most:
+            raise OSError(f"{path} is not a kept parse")
+        return file.read(most + 1)
 
 
 class _TooBig(Exception):
