@@ -744,6 +744,51 @@ def _straddling(workbook: bytes, part: str, at: bytes, tag: bytes) -> bytes:
     return rezip(workbook, replace={part: move})
 
 
+def _sharing_a_header(workbook: bytes, part: str = "xl/_rels/workbook.xml.rels",
+                      other: str = "xl/other.xml") -> bytes:
+    """``workbook`` with a second central entry, ``other``, listed just before ``part``'s
+    and naming ``part``'s local header."""
+    end = workbook.rindex(b"PK\x05\x06")
+    count, size, start = struct.unpack_from("<HIIx", workbook, end + 10)[0], \
+        *struct.unpack_from("<II", workbook, end + 12)
+    entries, at = [], start
+    while at < start + size:
+        lengths = struct.unpack_from("<HHH", workbook, at + 28)
+        entry = workbook[at:at + 46 + sum(lengths)]
+        name = entry[46:46 + lengths[0]].decode()
+        if name == part:
+            entries.append(entry[:28] + struct.pack("<H", len(other)) + entry[30:46]
+                           + other.encode() + entry[46 + lengths[0]:])
+        entries.append(entry)
+        at += len(entry)
+    directory = b"".join(entries)
+    tail = bytearray(workbook[end:])
+    struct.pack_into("<HHII", tail, 8, count + 1, count + 1, len(directory), start)
+    return workbook[:start] + directory + bytes(tail)
+
+
+def _long_then_row_0(xml: bytes) -> bytes:
+    """A sheet whose row 0 a reader refuses, behind a tag longer than a chunk (of letters
+    that do not deflate past the ratio cap)."""
+    import random
+
+    from toolkit.safety import _CHUNK
+
+    letters = bytes(random.Random(0).choices(b"abcdefghijklmnop", k=2 * _CHUNK + 5000))
+    return (b'<worksheet><sheetData><row r="0" x="' + letters
+            + b'"><c r="A1"><v>1</v></c></row></sheetData></worksheet>')
+
+
+def _cut_text_then_row_0(xml: bytes) -> bytes:
+    """A sheet whose row 0 a reader refuses, with text that reads as a dimension cut at
+    the edge of the first chunk."""
+    from toolkit.safety import _CHUNK
+
+    head, cut = b'<worksheet><sheetData><row r="0"><c r="A1"><v>', b'x:dimension ref="A'
+    return (head + b"a" * (_CHUNK - len(head) - len(cut)) + cut
+            + b'1"</v></c></row></sheetData></worksheet>')
+
+
 def _odd_files(workbook: bytes) -> dict[str, bytes]:
     from collect_fixtures import BILLION_LAUGHS
 
@@ -806,6 +851,13 @@ def _odd_files(workbook: bytes) -> dict[str, bytes]:
             b'<dimension x=">"' + b" " * 1000 + b'ref="A1:XFD1048576"/>'),
         "a DTD across a chunk's edge": _straddling(
             workbook, "docProps/app.xml", b"<Properties", b"<!" + b" " * 1000 + b"DOCTYPE x>"),
+        "a tag longer than a chunk, then row 0": rezip(workbook, replace={
+            "xl/worksheets/sheet1.xml": _long_then_row_0}),
+        "a stored tag longer than a chunk, then row 0": _stored(rezip(workbook, replace={
+            "xl/worksheets/sheet1.xml": _long_then_row_0})),
+        "text cut at a chunk's edge, then row 0": rezip(workbook, replace={
+            "xl/worksheets/sheet1.xml": _cut_text_then_row_0}),
+        "two entries at one local header": _sharing_a_header(_stored(workbook)),
     }
 
 
@@ -840,7 +892,11 @@ def test_a_part_judged_at_once_gets_the_verdict_it_gets_as_a_stream(workbook, li
             "a far cell, then a DTD": "too_many_cells",
             "a dimension across a chunk's edge": "too_many_cells",
             "a dimension with a '>' in it across a chunk's edge": "too_many_cells",
-            "a DTD across a chunk's edge": "entity"}
+            "a DTD across a chunk's edge": "entity",
+            "a tag longer than a chunk, then row 0": "damaged",
+            "a stored tag longer than a chunk, then row 0": "damaged",
+            "text cut at a chunk's edge, then row 0": "damaged",
+            "two entries at one local header": "damaged"}
 
 
 def test_a_plain_part_is_inflated_once(workbook, monkeypatch):
@@ -871,3 +927,14 @@ def test_a_part_running_into_the_next_is_left_to_the_stream(workbook):
         info = archive.getinfo("docProps/app.xml")
         whole = safety._whole_part(data, info, Limits(), "xlsx", 10**9, True, ends[id(info)])
         assert (whole is not None) == plain
+
+
+def test_a_part_that_must_end_where_the_file_begins_is_left_to_the_stream(workbook):
+    """An entry sharing the first local header, listed after it: zipfile says its bytes
+    end at 0 (overlapping entries)."""
+    from toolkit import safety
+
+    archive = zipfile.ZipFile(io.BytesIO(workbook))
+    info = archive.getinfo("docProps/app.xml")
+    assert safety._whole_part(workbook, info, Limits(), "xlsx", 10**9, False, None) is not None
+    assert safety._whole_part(workbook, info, Limits(), "xlsx", 10**9, False, 0) is None

@@ -278,9 +278,9 @@ def check_zip(data: bytes, limits: Limits = Limits(), parts: dict | None = None)
     rels = next((i for i in infos if i.filename.lstrip("/").lower() == _WORKBOOK_RELS), None)
     named: set[str] | None = set()
     contexts = {flag: repr((fmt, limits, flag)).encode() for flag in (False, True)}
+    ends = _ends(archive, infos)  # in the directory's order, as zipfile breaks ties
     if rels is not None and zipped_sheets:
         infos = [rels] + [i for i in infos if i is not rels]
-    ends = _ends(archive, infos)
     for info in infos:
         lowered = info.filename.lstrip("/").lower()
         sheet = zipped_sheets and (named is None or lowered in named
@@ -464,7 +464,9 @@ _NOT_PLAIN = 0x1 | 0x20 | 0x40  # encrypted, compressed patch data, strong encry
 
 def _ends(archive, infos) -> dict:
     """Where each entry's bytes must end: at the next local header, or the central
-    directory (what newer Pythons' zipfile checks, against overlapping entries)."""
+    directory (what newer Pythons' zipfile checks, against overlapping entries). ``infos``
+    in the central directory's order: entries at one offset are then told apart as
+    zipfile tells them."""
     ends, end = {}, getattr(archive, "start_dir", None)
     for info in sorted(infos, key=lambda i: i.header_offset, reverse=True):
         ends[id(info)] = end
@@ -474,16 +476,17 @@ def _ends(archive, infos) -> dict:
 
 def _whole_part(data: bytes, info, limits: Limits, fmt: str, budget: int, sheet: bool,
                 end: int | None) -> bytes | None:
-    """The bytes of a plain part that passes every check ``_scan_part`` makes, judged at
-    once as one window; None for any other part, to be scanned as a stream, which then
-    says what is wrong with it (a refusal is never told here, so it is always the
-    stream's). ``end``: where the part's bytes must end (``_ends``).
+    """The bytes of a plain part that passes every check ``_scan_part`` makes, inflated at
+    once; None for any other part, to be scanned as a stream, which then says what is
+    wrong with it (a refusal is never told here, so it is always the stream's). ``end``:
+    where the part's bytes must end (``_ends``).
 
     A plain part is stored or deflated, not encrypted, declared at most
     ``WHOLE_PART_BYTES`` and within its caps, its local header where its entry says and
     naming it as zipfile reads it, its bytes ending before the next entry, and it
-    inflates to exactly the declared size with the declared CRC. Judged as one window, a
-    part cannot be misjudged at a chunk's edge.
+    inflates to exactly the declared size with the declared CRC. The whole part holds no
+    DTD (so no window of it does), and a sheet is judged in the windows the stream
+    judges (``_proved_as_streamed``).
     """
     import zlib
 
@@ -494,7 +497,8 @@ def _whole_part(data: bytes, info, limits: Limits, fmt: str, budget: int, sheet:
             or fmt == "ods" and info.filename.lower() == "content.xml":  # parsed: a stream
         return None
     local = _local_header(data, info)
-    if local is None or local[1] + info.compress_size > min(len(data), end or len(data)):
+    if local is None or local[1] + info.compress_size > (len(data) if end is None
+                                                         else min(len(data), end)):
         return None
     start = info.header_offset  # the local name, read as zipfile reads it
     flags = struct.unpack_from("<H", data, start + 6)[0]
@@ -519,9 +523,30 @@ def _whole_part(data: bytes, info, limits: Limits, fmt: str, budget: int, sheet:
     codec = _utf16_codec(inflated[:_CHUNK])
     if _DTD.search(inflated) or \
             codec and _DTD.search(inflated.decode(codec, errors="replace").encode()) or \
-            sheet and not surely_within(inflated, limits):
+            sheet and not _proved_as_streamed(inflated, limits):
         return None
     return inflated
+
+
+def _judged_and_carried(window: bytes) -> tuple[bytes, bytes]:
+    """``window`` up to a tag begun and not ended in it, and that tag: judged whole with
+    the next chunk (or on its own after the last one), however long it is."""
+    cut = window.rfind(b"<")
+    if cut >= 0 and window.find(b">", cut) < 0:
+        return window[:cut], window[cut:]
+    return window, b""
+
+
+def _proved_as_streamed(inflated: bytes, limits: Limits) -> bool:
+    """Whether the stream's quick test (``_scan_part``) proves the sheet ``inflated``,
+    judging the very windows it judges: what it cannot prove there it parses, and the
+    parse may refuse what one look at the whole part would prove."""
+    carry = b""
+    for at in range(0, len(inflated), _CHUNK):
+        judged, carry = _judged_and_carried(carry + inflated[at:at + _CHUNK])
+        if len(carry) > _CHUNK or not surely_within(judged, limits):
+            return False
+    return not carry or surely_within(carry, limits)
 
 
 def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, sheet: bool = False,
@@ -573,11 +598,7 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, sheet: bool
                     if _DTD.search(text):
                         return _refuse(fmt, "entity", name, part=name)
                     tail16 = text[-512:]
-                # judged up to a tag begun and not ended: that tag is judged whole with the
-                # next chunk (or on its own after the last one), however long it is
-                cut = window.rfind(b"<")
-                judged, carry = (window[:cut], window[cut:]) \
-                    if cut >= 0 and window.find(b">", cut) < 0 else (window, b"")
+                judged, carry = _judged_and_carried(window)
                 if len(carry) > _CHUNK:  # a tag longer than a chunk
                     if quick:
                         unproven = True  # proved by the parse, whatever its length
