@@ -749,8 +749,7 @@ def _sharing_a_header(workbook: bytes, part: str = "xl/_rels/workbook.xml.rels",
     """``workbook`` with a second central entry, ``other``, listed just before ``part``'s
     and naming ``part``'s local header."""
     end = workbook.rindex(b"PK\x05\x06")
-    count, size, start = struct.unpack_from("<HIIx", workbook, end + 10)[0], \
-        *struct.unpack_from("<II", workbook, end + 12)
+    count, size, start = struct.unpack_from("<HII", workbook, end + 10)  # of the directory
     entries, at = [], start
     while at < start + size:
         lengths = struct.unpack_from("<HHH", workbook, at + 28)
