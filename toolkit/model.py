@@ -128,18 +128,20 @@ class TaskList:
     def indicators_for(self, unit_code: str) -> tuple[Indicator, ...]:
         """The indicators the unit reports on, in list order (kept per unit, as scopes)."""
         return self._kept("_indicators_for", unit_code, lambda: tuple(
-            i for i, codes in self._covered("indicators") if unit_code in codes))
+            i for i, codes in self._covered("indicators", self.indicators, lambda ind: ind.scope)
+            if unit_code in codes))
 
     def tasks_for(self, unit_code: str) -> tuple[Task, ...]:
         """The tasks the unit implements, in list order (kept per unit, as scopes)."""
         return self._kept("_tasks_for", unit_code, lambda: tuple(
-            t for t, codes in self._covered("tasks") if unit_code in codes))
+            t for t, codes in self._covered("tasks", self.tasks, lambda task: task.units)
+            if unit_code in codes))
 
-    def _covered(self, what: str) -> tuple[tuple[object, frozenset[str]], ...]:
-        """(indicator or task, the codes of the units it covers) of each, in list order."""
-        return self._kept("_covering", what, lambda: tuple(
-            (i, self._scope(i.scope)[1]) for i in self.indicators) if what == "indicators"
-            else tuple((t, self._scope(t.units)[1]) for t in self.tasks))
+    def _covered(self, name: str, items, scope_of) -> tuple[tuple[object, frozenset[str]], ...]:
+        """(item, the codes of the units ``scope_of(item)`` covers) of each of ``items``, in
+        list order; kept under ``name``."""
+        return self._kept("_covering", name, lambda: tuple(
+            (item, self._scope(scope_of(item))[1]) for item in items))
 
     @property
     def indicators_by_id(self) -> dict[str, Indicator]:
