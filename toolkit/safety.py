@@ -609,13 +609,13 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, sheet: bool
                     break
                 if extent is not None:
                     extent.feed(chunk)
-                    if extent.rows > limits.max_rows or extent.cols > limits.max_cols:
-                        return _too_many_cells(fmt, name, extent.rows, extent.cols, limits)
+                    if (beyond := _too_many_cells(fmt, name, extent, limits)) is not None:
+                        return beyond
         unproven = unproven or (quick and carry and not surely_within(carry, limits))
         if extent is not None:
             extent.close()
-            if extent.rows > limits.max_rows or extent.cols > limits.max_cols:
-                return _too_many_cells(fmt, name, extent.rows, extent.cols, limits)
+            if (beyond := _too_many_cells(fmt, name, extent, limits)) is not None:
+                return beyond
     except _Extent.Broken as exc:
         return _refuse(fmt, "damaged", f"{name}: {exc}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
@@ -718,10 +718,13 @@ def _utf16_codec(head: bytes) -> str:
     return ""
 
 
-def _too_many_cells(fmt, part, rows, cols, limits) -> Verdict:
+def _too_many_cells(fmt, part, extent, limits) -> Verdict | None:
+    """The refusal of a part whose ``extent`` (so far) is past the caps; None within them."""
     from toolkit.layout import a1
 
-    cell = a1(max(rows, 1), max(cols, 1))
+    if extent.rows <= limits.max_rows and extent.cols <= limits.max_cols:
+        return None
+    cell = a1(max(extent.rows, 1), max(extent.cols, 1))
     return _refuse(fmt, "too_many_cells", f"{part}: reaches {cell}", cell=cell,
                    max_rows=limits.max_rows, max_cols=limits.max_cols)
 
