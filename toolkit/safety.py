@@ -720,10 +720,10 @@ def _utf16_codec(head: bytes) -> str:
 
 def _too_many_cells(fmt, part, extent, limits) -> Verdict | None:
     """The refusal of a part whose ``extent`` (so far) is past the caps; None within them."""
-    from toolkit.layout import a1
-
     if extent.rows <= limits.max_rows and extent.cols <= limits.max_cols:
         return None
+    from toolkit.layout import a1
+
     cell = a1(max(extent.rows, 1), max(extent.cols, 1))
     return _refuse(fmt, "too_many_cells", f"{part}: reaches {cell}", cell=cell,
                    max_rows=limits.max_rows, max_cols=limits.max_cols)
