@@ -78,10 +78,10 @@ def ratio(stage: Stage, stages: list[Stage]) -> float | None:
 
 def table(stages: list[Stage]) -> str:
     """The figures as an aligned plain-text table."""
-    headers = ["stage", "n", "runs", "median s", "min–max s", "CPU s", "peak RSS MB",
-               "tree RSS MB", "× floor"]
     from toolkit.cli.table import width
 
+    headers = ["stage", "n", "runs", "median s", "min–max s", "CPU s", "peak RSS MB",
+               "tree RSS MB", "× floor"]
     rows = []
     for s in stages:
         r = ratio(s, stages)
