@@ -467,7 +467,7 @@ def test_two_processes_judging_halves_record_what_one_does(tmp_path, monkeypatch
 
     import openpyxl
 
-    from toolkit import processes, validation_run
+    from toolkit import processes, validation_report, validation_run
     from toolkit.extract import EXPLAIN_COLS, EXPLAIN_FIRST_ROW
     from toolkit.feedback import write_feedback
 
@@ -496,27 +496,35 @@ def test_two_processes_judging_halves_record_what_one_does(tmp_path, monkeypatch
 
     monkeypatch.setattr(validation_run, "SPLIT_FROM", 1000)
     alone = run_validation(ws, PERIOD)
-    one = recorded(ws)
+    one, one_book = recorded(ws), workbook_rows(alone.workbook)
 
-    judged_in = tmp_path / "pids"
+    judged_in, written_in = tmp_path / "pids", tmp_path / "writer"
     judge = validation_run._judge
+    write = validation_report.write_workbook
 
     def judge_noting_the_process(basis, subs):
         with open(judged_in, "a") as out:
             out.write(f"{os.getpid()} {len(subs)}\n")
         return judge(basis, subs)
 
+    def write_noting_the_process(*args):
+        written_in.write_text(str(os.getpid()))
+        return write(*args)
+
     monkeypatch.setattr(validation_run, "SPLIT_FROM", 2)
     monkeypatch.setattr(validation_run, "_judge", judge_noting_the_process)
+    monkeypatch.setattr(validation_report, "write_workbook", write_noting_the_process)
     split = run_validation(ws, PERIOD)
     halves = [line.split() for line in judged_in.read_text().splitlines()]
     here = [n for pid, n in halves if pid == str(os.getpid())]
     assert sorted(n for _, n in halves) == ["3", "4"]
     if processes.cores() > 1 and processes.can_fork():
         assert here == ["4"]  # the first half here, the other in a forked child
+        assert written_in.read_text() != str(os.getpid())  # the workbook in a child too
     else:
         assert sorted(here) == ["3", "4"]  # both here, one after the other
     assert recorded(ws) == one
+    assert split.workbook == alone.workbook and workbook_rows(split.workbook) == one_book
     assert split.results == alone.results and split.missing == alone.missing
     assert ordered[0] in split.missing and len(split.results) == 6
     assert [(r.readings, r.progress) for r in split.results] == \
@@ -526,6 +534,50 @@ def test_two_processes_judging_halves_record_what_one_does(tmp_path, monkeypatch
             (units[2], "W-TEXT-NUMBER", "warning"), (explained, "W-OUTLIER", "info")} <= codes
     assert split.result(explained).file == resubmitted.name
     assert split.result(explained).status == "valid"
+
+
+def workbook_rows(path) -> dict:
+    """Each sheet's rows of the workbook at ``path``, read back with openpyxl."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+    finally:
+        book.close()
+
+
+@pytest.mark.parametrize("split_from", [2, 1000], ids=["forked", "alone"])
+def test_the_workbook_is_put_in_place_only_once_the_store_holds_its_findings(
+        tmp_path, monkeypatch, split_from):
+    from toolkit import validation_run
+    from toolkit.catalogue import t
+
+    ws, units, _ = counties(tmp_path, 3, lambda n, code: 100 + n)
+    kept = run_validation(ws, PERIOD).workbook
+    kept_bytes, folder = kept.read_bytes(), kept.parent
+    before = sorted(p.name for p in folder.iterdir())
+    percent = first(PLAN, units[0], lambda i: i.is_percent)
+    collect(ws, PERIOD, [fill(make_template(tmp_path, unit=units[0]), tmp_path / "again.xlsx",
+                              unit=units[0], actual={percent.id: 150})])  # now an error
+    collected = statuses(ws)
+
+    def locked(conn, results, lang):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(validation_run, "SPLIT_FROM", split_from)
+    monkeypatch.setattr(validation_run, "record_all", locked)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        run_validation(ws, PERIOD, lang="en")  # in English: another workbook
+    assert kept.read_bytes() == kept_bytes  # the last good one, as it was
+    assert sorted(p.name for p in folder.iterdir()) == before  # no temporary file left
+    assert statuses(ws) == collected
+
+    monkeypatch.undo()  # the store writable again: this run's workbook takes the place
+    again = run_validation(ws, PERIOD, lang="en")
+    assert again.workbook == kept and again.result(units[0]).status == "invalid"
+    assert list(workbook_rows(kept)) == [t("validation.sheet.units", "en"),
+                                         t("validation.sheet.issues", "en")]
 
 
 def test_a_cumulative_value_below_the_earlier_period_is_warned(tmp_path):

@@ -59,53 +59,50 @@ def _unit_rows(report, lang: str) -> list[tuple[str, list]]:
     return rows
 
 
-def write_workbook(report, path: str | Path, lang: str = "zh") -> Path:
-    """Write the validation workbook atomically; returns its path."""
+def write_workbook(report, target: str | Path, lang: str = "zh") -> None:
+    """Write the validation workbook to ``target``, a temporary file: ``run_validation``
+    puts it in place (atomically) once the store holds what it shows."""
     import xlsxwriter
 
-    from toolkit.atomic import atomic_path
     from toolkit.template import CREATED, WORKBOOK_OPTIONS
 
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
-        book.set_properties({"title": t("validation.title", lang, period=report.period),
-                             "created": CREATED})
-        header = book.add_format({"bold": True, "bg_color": "#D9D9D9", "pattern": 1,
-                                  "border": 1, "text_wrap": True, "valign": "vcenter"})
-        wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        fills = {k: book.add_format({"bg_color": v, "pattern": 1, "valign": "top"})
-                 for k, v in FILLS.items()}
-        title = book.add_format({"bold": True, "font_size": 13})
+    book = xlsxwriter.Workbook(str(target), WORKBOOK_OPTIONS)
+    book.set_properties({"title": t("validation.title", lang, period=report.period),
+                         "created": CREATED})
+    header = book.add_format({"bold": True, "bg_color": "#D9D9D9", "pattern": 1,
+                              "border": 1, "text_wrap": True, "valign": "vcenter"})
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    fills = {k: book.add_format({"bg_color": v, "pattern": 1, "valign": "top"})
+             for k, v in FILLS.items()}
+    title = book.add_format({"bold": True, "font_size": 13})
 
-        units = book.add_worksheet(t("validation.sheet.units", lang))
-        units.write_string(0, 0, t("validation.title", lang, period=report.period), title)
-        for col, key in enumerate(UNIT_COLUMNS):
-            units.write_string(1, col, t(f"validation.col.{key}", lang), header)
-            units.set_column(col, col, WIDTHS[key])
-        unit_rows = _unit_rows(report, lang)
-        for n, (status, cells) in enumerate(unit_rows, start=2):
-            for col, value in enumerate(cells):
-                fmt = fills[status] if UNIT_COLUMNS[col] == "status" else None
-                if isinstance(value, int):
-                    units.write_number(n, col, value, fmt)
-                else:
-                    units.write_string(n, col, str(value or ""), fmt)
-        units.freeze_panes(2, 2)
-        units.autofilter(1, 0, 1 + max(1, len(unit_rows)), len(UNIT_COLUMNS) - 1)
+    units = book.add_worksheet(t("validation.sheet.units", lang))
+    units.write_string(0, 0, t("validation.title", lang, period=report.period), title)
+    for col, key in enumerate(UNIT_COLUMNS):
+        units.write_string(1, col, t(f"validation.col.{key}", lang), header)
+        units.set_column(col, col, WIDTHS[key])
+    unit_rows = _unit_rows(report, lang)
+    for n, (status, cells) in enumerate(unit_rows, start=2):
+        for col, value in enumerate(cells):
+            fmt = fills[status] if UNIT_COLUMNS[col] == "status" else None
+            if isinstance(value, int):
+                units.write_number(n, col, value, fmt)
+            else:
+                units.write_string(n, col, str(value or ""), fmt)
+    units.freeze_panes(2, 2)
+    units.autofilter(1, 0, 1 + max(1, len(unit_rows)), len(UNIT_COLUMNS) - 1)
 
-        sheet = book.add_worksheet(t("validation.sheet.issues", lang))
-        for col, key in enumerate(ISSUE_COLUMNS):
-            sheet.write_string(0, col, t(f"validation.col.{key}", lang), header)
-            sheet.set_column(col, col, WIDTHS[key], wrap if key == "message" else None)
-        issues = report.issues
-        for n, issue in enumerate(issues, start=1):
-            for col, value in enumerate(_issue_row(issue, report.unit_names, lang)):
-                fmt = fills[issue.severity] if col == 0 else (
-                    wrap if ISSUE_COLUMNS[col] == "message" else None)
-                sheet.write_string(n, col, str(value or ""), fmt)
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(1, len(issues)), len(ISSUE_COLUMNS) - 1)
-        units.activate()
-        book.close()
-    return path
+    sheet = book.add_worksheet(t("validation.sheet.issues", lang))
+    for col, key in enumerate(ISSUE_COLUMNS):
+        sheet.write_string(0, col, t(f"validation.col.{key}", lang), header)
+        sheet.set_column(col, col, WIDTHS[key], wrap if key == "message" else None)
+    issues = report.issues
+    for n, issue in enumerate(issues, start=1):
+        for col, value in enumerate(_issue_row(issue, report.unit_names, lang)):
+            fmt = fills[issue.severity] if col == 0 else (
+                wrap if ISSUE_COLUMNS[col] == "message" else None)
+            sheet.write_string(n, col, str(value or ""), fmt)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(1, len(issues)), len(ISSUE_COLUMNS) - 1)
+    units.activate()
+    book.close()

@@ -14,7 +14,9 @@ From ``SPLIT_FROM`` submissions on, and where there are two cores, the second
 half of the units is judged in a forked child while this process judges the
 first: each half loads its own values from the store and sends back plain rows
 (the readings to record, the values the cross-unit rule compares), not the
-extracted objects, whose pickling would cost what the second core saves.
+extracted objects, whose pickling would cost what the second core saves. And
+while this process records what was found, a forked child writes the validation
+workbook, put in place once the recording is done.
 ``extraction`` derives a submission's inputs again from the stored values for
 the few that need them later (a feedback workbook is prefilled with them).
 """
@@ -310,24 +312,40 @@ def extraction(workspace, conn, result: SubmissionResult):
 
 def run_validation(workspace, period: Period | str, lang: str | None = None,
                    write_workbook: bool = True) -> ValidationReport:
-    """Validate, record readings, issues and statuses, and write the validation workbook."""
+    """Validate, record readings, issues and statuses, and write the validation workbook:
+    put in place only once the store holds what it shows. From ``SPLIT_FROM`` results
+    on, a forked child writes it while this process records."""
     from dataclasses import replace
+    from functools import partial
 
-    from toolkit import ledger
+    from toolkit import processes
+    from toolkit.atomic import atomic_path
+    from toolkit.validation_report import write_workbook as write
 
     lang = lang or workspace.config.lang
     report = evaluate(workspace, period)
+    record = partial(_record, workspace, report, lang)
+    if not write_workbook:
+        record()
+        return report
+    path = workspace.period_dir(report.period) / f"validation_{report.period}.xlsx"
+    with atomic_path(path) as tmp:
+        if len(report.results) >= SPLIT_FROM:
+            processes.both(record, partial(write, report, tmp, lang))
+        else:
+            record()
+            write(report, tmp, lang)
+    return replace(report, workbook=path)
+
+
+def _record(workspace, report: ValidationReport, lang: str) -> None:
+    """Record ``report``'s readings, issues and statuses in the store."""
+    from toolkit import ledger
+
     with heap.paused(), store.opened(workspace.db_path) as conn:  # see evaluate
         record_all(conn, report.results, lang)
         for result in report.results:
             ledger.set_status(conn, result.submission_id, result.status)
-    if write_workbook:
-        from toolkit.validation_report import write_workbook as write
-
-        path = workspace.period_dir(report.period) / f"validation_{report.period}.xlsx"
-        write(report, path, lang)
-        report = replace(report, workbook=path)
-    return report
 
 
 def _last_of_each(rows) -> list[tuple]:
