@@ -9,6 +9,7 @@ MB = 1024 * 1024
 HELP = "toolkit --help"
 GENERATE = "generate templates"
 FLOOR = "floor: unzip + sheet XML"
+COPIES = "keeping a copy of each file"
 COLLECT, VALIDATE, MERGE = "collect", "validate", "merge"
 COLLECT_VALIDATE = "collect + validate"
 END_TO_END = "collect → validate → merge"
@@ -71,7 +72,7 @@ def floor_of(stages: list[Stage], size: int | None) -> Stage | None:
 def ratio(stage: Stage, stages: list[Stage]) -> float | None:
     """The stage's median wall over the floor's median at the same size."""
     floor = floor_of(stages, stage.size)
-    if stage.name in (FLOOR, HELP) or floor is None or floor.median <= 0:
+    if stage.name in (FLOOR, COPIES, HELP) or floor is None or floor.median <= 0:
         return None
     return stage.median / floor.median
 

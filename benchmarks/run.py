@@ -7,6 +7,8 @@ folder removed afterwards:
    run's templates become the inputs);
 2. the simulated clerks fill them (not timed);
 3. the floor: one process opens each filled file's zip and reads its sheet XML;
+   and beside it what keeping a copy of each file costs on the same disk (one
+   process reads each file and writes it to a new one, as collect keeps them);
 4. ``toolkit collect``, ``validate`` and ``merge`` as CLI child processes, each
    repeat in a fresh workspace.
 
@@ -110,15 +112,22 @@ def bench_generate(base: Path, size: int, repeats: int) -> tuple[Stage, Path]:
     return stage, kept
 
 
-def bench_floor(inbox: Path, size: int, repeats: int) -> Stage:
-    stage = Stage(report.FLOOR, size, note="one process, time inside it (no start-up)")
-    for _ in range(repeats):
-        sample = measure.run([sys.executable, "-m", "benchmarks.floor", str(inbox)])
+def bench_floor(inbox: Path, size: int, repeats: int, copy_to: Path | None = None) -> Stage:
+    """The floor; with ``copy_to``, what keeping a copy of each file costs in that folder
+    (on the workspaces' disk: collect keeps a copy of each file it takes in)."""
+    name, what = (report.FLOOR, "floor") if copy_to is None else (report.COPIES, "copies")
+    stage = Stage(name, size, note="one process, time inside it (no start-up)")
+    for k in range(repeats):
+        folder = None if copy_to is None else copy_to / f"copies-{size}-{k}"
+        into = [] if folder is None else ["--copy-to", str(folder)]
+        sample = measure.run([sys.executable, "-m", "benchmarks.floor", *into, str(inbox)])
         figures = json.loads(sample.stdout)
         if figures["files"] != size:
-            raise RuntimeError(f"the floor read {figures['files']} files, expected {size}")
+            raise RuntimeError(f"the {what} took {figures['files']} files, expected {size}")
         stage.add(figures["seconds"], sample.rss, sample.tree, figures["cpu_seconds"])
-    log(f"  floor {size}: median {stage.median:.3f} s")
+        if folder is not None:
+            shutil.rmtree(folder)
+    log(f"  {what} {size}: median {stage.median:.3f} s")
     return stage
 
 
@@ -170,8 +179,9 @@ def bench_size(scratch: Path, size: int, repeats: int) -> tuple[list[Stage], dic
     log(f"  inputs: {size} submissions filled in {filled:.1f} s (not timed as a stage)")
     shutil.rmtree(templates)
     floor = bench_floor(inbox, size, repeats)
+    copies = bench_floor(inbox, size, repeats, copy_to=scratch)
     pipeline, counts = bench_pipeline(scratch, base, inbox, size, repeats)
-    return [generate, floor, *pipeline], {"fill_seconds": filled, "ledger": counts}
+    return [generate, floor, copies, *pipeline], {"fill_seconds": filled, "ledger": counts}
 
 
 def run(args: argparse.Namespace) -> dict:
