@@ -574,6 +574,7 @@ def test_the_workbook_is_put_in_place_only_once_the_store_holds_its_findings(
     assert statuses(ws) == collected
 
     monkeypatch.undo()  # the store writable again: this run's workbook takes the place
+    monkeypatch.setattr(validation_run, "SPLIT_FROM", split_from)
     again = run_validation(ws, PERIOD, lang="en")
     assert again.workbook == kept and again.result(units[0]).status == "invalid"
     assert list(workbook_rows(kept)) == [t("validation.sheet.units", "en"),
