@@ -328,8 +328,6 @@ def count(workspace, sql, *args):
 
 
 def test_a_run_records_readings_issues_and_statuses(tmp_path):
-    import openpyxl
-
     ws = workspace_with_contacts(tmp_path / "ws")
     good = fill(make_template(tmp_path), tmp_path / "kashi.xlsx", actual={COUNT.id: "1,234"})
     other = "653122"
@@ -354,8 +352,7 @@ def test_a_run_records_readings_issues_and_statuses(tmp_path):
     run_validation(ws, PERIOD)  # again: replaced, not added to
     assert count(ws, "SELECT COUNT(*) FROM issues") == before == 2
 
-    book = openpyxl.load_workbook(report.workbook, read_only=True)
-    units, issues = (list(book[name].iter_rows(values_only=True)) for name in book.sheetnames)
+    units, issues = workbook_rows(report.workbook).values()
     assert len(units) == 2 + len(PLAN.units)
     status_by_unit = {row[0]: row[2] for row in units[2:]}
     assert status_by_unit[UNIT] == "有警告" and status_by_unit[other] == "有错误"
