@@ -609,13 +609,13 @@ def _scan_part(archive, info, limits: Limits, fmt: str, budget: int, sheet: bool
                     break
                 if extent is not None:
                     extent.feed(chunk)
-                    if (beyond := _too_many_cells(fmt, name, extent, limits)) is not None:
-                        return beyond
+                    if (refused := _refusal_past_the_caps(fmt, name, extent, limits)) is not None:
+                        return refused
         unproven = unproven or (quick and carry and not surely_within(carry, limits))
         if extent is not None:
             extent.close()
-            if (beyond := _too_many_cells(fmt, name, extent, limits)) is not None:
-                return beyond
+            if (refused := _refusal_past_the_caps(fmt, name, extent, limits)) is not None:
+                return refused
     except _Extent.Broken as exc:
         return _refuse(fmt, "damaged", f"{name}: {exc}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
@@ -718,7 +718,7 @@ def _utf16_codec(head: bytes) -> str:
     return ""
 
 
-def _too_many_cells(fmt, part, extent, limits) -> Verdict | None:
+def _refusal_past_the_caps(fmt, part, extent, limits) -> Verdict | None:
     """The refusal of a part whose ``extent`` (so far) is past the caps; None within them."""
     if extent.rows <= limits.max_rows and extent.cols <= limits.max_cols:
         return None
